@@ -1,0 +1,24 @@
+"""The kinds of Slack delivery the domain can ask the Slack outbox for."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    # A member's SMS: into the owner's thread, or to the support channel to claim.
+    INBOUND = "inbound"
+    # Show an outbound SMS's delivery state on its Slack message.
+    SMS_STATE = "sms_state"
+    # A bot note into the conversation's thread ("opted out", "not sent: ...").
+    NOTE = "note"
+    # An ephemeral note to one user.
+    EPHEMERAL = "ephemeral"
+    # Open the conversation in its (new) owner's DM, with the history so far.
+    OPEN_THREAD = "open_thread"
+    # Turn a Claim card into "claimed by ...".
+    CLAIMED = "claimed"
+    # Redraw the member card (status changed).
+    CARD = "card"
+    # Something a coordinator must see, in the support channel.
+    ALERT = "alert"

@@ -1,0 +1,44 @@
+"""The objects every part of the domain is handed: settings, database, clients.
+
+Built once by the app factory (or by a test, or the demo) and passed down;
+nothing in the domain imports a global client or connects at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.sms_gateway import SmsGateway
+from storage.db import Database
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    slack: AsyncWebClient
+    sms: SmsGateway
+    clock: Clock = utcnow
+    # Set whenever a row is added to an outbox, so an in-process worker
+    # starts at once instead of at its next poll.
+    sms_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    slack_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def wake(self) -> None:
+        self.sms_wakeup.set()
+        self.slack_wakeup.set()

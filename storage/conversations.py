@@ -1,0 +1,118 @@
+"""Queries on conversations, their Slack threads and their members."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Conversation, ConversationThread, Member
+
+
+async def get(session: AsyncSession, conversation_id: int) -> Conversation | None:
+    return await session.get(Conversation, conversation_id)
+
+
+async def latest_for_phone(session: AsyncSession, phone: str) -> Conversation | None:
+    """The conversation an inbound text from `phone` belongs to: the newest one."""
+    result = await session.execute(
+        select(Conversation)
+        .where(Conversation.phone == phone)
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    phone: str,
+    now: datetime,
+    member: Member | None = None,
+    owner_id: str | None = None,
+) -> Conversation:
+    conversation = Conversation(
+        phone=phone,
+        member_id=member.id if member else None,
+        campaign_id=member.campaign_id if member else None,
+        owner_id=owner_id,
+        state="open",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(conversation)
+    await session.flush()
+    return conversation
+
+
+async def by_thread(
+    session: AsyncSession, channel: str, thread_ts: str
+) -> tuple[Conversation, ConversationThread] | None:
+    """The conversation a Slack thread stands (or stood) for."""
+    result = await session.execute(
+        select(Conversation, ConversationThread)
+        .join(ConversationThread, ConversationThread.conversation_id == Conversation.id)
+        .where(ConversationThread.channel == channel, ConversationThread.thread_ts == thread_ts)
+    )
+    row = result.first()
+    return (row[0], row[1]) if row else None
+
+
+async def add_thread(
+    session: AsyncSession,
+    conversation: Conversation,
+    *,
+    channel: str,
+    thread_ts: str,
+    kind: str,
+    user_id: str | None,
+    now: datetime,
+) -> None:
+    session.add(
+        ConversationThread(
+            conversation_id=conversation.id,
+            channel=channel,
+            thread_ts=thread_ts,
+            kind=kind,
+            user_id=user_id,
+            created_at=now,
+        )
+    )
+    if kind == "dm":
+        conversation.dm_channel = channel
+        conversation.thread_ts = thread_ts
+        conversation.thread_owner_id = user_id
+    else:
+        conversation.claim_channel = channel
+        conversation.claim_ts = thread_ts
+    await session.flush()
+
+
+async def claim(session: AsyncSession, conversation_id: int, user_id: str, now: datetime) -> bool:
+    """Make `user_id` the owner if nobody owns it yet; True for the one winner.
+
+    A single conditional UPDATE, so two clicks at once (even in two
+    processes) can never both win.
+    """
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.owner_id.is_(None))
+        .values(owner_id=user_id, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def member_of(session: AsyncSession, conversation: Conversation) -> Member | None:
+    if conversation.member_id is None:
+        return None
+    return await session.get(Member, conversation.member_id)
+
+
+async def member_by_phone(session: AsyncSession, phone: str) -> Member | None:
+    result = await session.execute(
+        select(Member).where(Member.phone == phone).order_by(Member.updated_at.desc()).limit(1)
+    )
+    return result.scalar_one_or_none()

@@ -1,0 +1,218 @@
+"""The schema: every durable fact Turnout keeps.
+
+Queues (outbound SMS, Slack deliveries) are rows here, so that the database
+is the one source of truth and a restart resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("campaign_id", "phone"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    branch: Mapped[str] = mapped_column(String(100), default="")
+    membership_no: Mapped[str | None] = mapped_column(String(64))
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or "Member"
+
+
+class SlackUser(Base):
+    """What Turnout knows of a Slack user: name, DM channel with the app, role."""
+
+    __tablename__ = "slack_users"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    dm_channel_id: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16), default="activist")
+    updated_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    """One member's text conversation: the bridge between a phone and a thread."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    owner_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    # The member card in the owner's DM (the thread parent), once posted.
+    dm_channel: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    thread_owner_id: Mapped[str | None] = mapped_column(String(32))
+    # The Claim card in the support channel while nobody owns the conversation.
+    claim_channel: Mapped[str | None] = mapped_column(String(32))
+    claim_ts: Mapped[str | None] = mapped_column(String(32))
+    last_inbound_at: Mapped[datetime | None]
+    last_outbound_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ConversationThread(Base):
+    """Every Slack thread that has stood for a conversation, to route replies."""
+
+    __tablename__ = "conversation_threads"
+    __table_args__ = (UniqueConstraint("channel", "thread_ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # "dm" or "claim"
+    created_at: Mapped[datetime]
+
+
+class Message(Base):
+    """One SMS, either way. Outbound rows are the SMS outbox."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_outbox", "direction", "status", "not_before"),
+        Index("ix_messages_slack", "slack_channel", "slack_ts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(3))  # "in" or "out"
+    kind: Mapped[str] = mapped_column(String(16))  # inbound, reply, initial, followup, script
+    body: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[int | None]
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The Slack message that shows this SMS (the activist's own, or the bot's).
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    slack_reaction: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OptOut(Base):
+    """The global do-not-text list. Rows leave only when the member texts START."""
+
+    __tablename__ = "opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class SlackDelivery(Base):
+    """The Slack outbox: one intent (post, update, reaction) to carry out."""
+
+    __tablename__ = "slack_outbox"
+    __table_args__ = (
+        Index("ix_slack_outbox_due", "status", "not_before"),
+        Index("ix_slack_outbox_conversation", "conversation_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result_channel: Mapped[str | None] = mapped_column(String(32))
+    result_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+
+
+class SlackEvent(Base):
+    """Event ids already handled, so a Slack retry is recognised."""
+
+    __tablename__ = "slack_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,0 +1,108 @@
+"""The Slack outbox: intents to carry out against the Slack Web API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import SlackDelivery
+from storage.types import aware_utc as _aware
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    *,
+    now: datetime,
+    conversation_id: int | None = None,
+    message_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> SlackDelivery:
+    delivery = SlackDelivery(
+        kind=kind,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        payload=payload or {},
+        status="pending",
+        created_at=now,
+    )
+    session.add(delivery)
+    await session.flush()
+    return delivery
+
+
+async def due_ids(session: AsyncSession, now: datetime, lease: timedelta, limit: int) -> list[int]:
+    """Deliveries ready to run, oldest first, at most one per conversation.
+
+    A delivery waits while an earlier one of the same conversation is still
+    undone, so a thread's replies land in the order they happened. Rows left
+    "sending" past `lease` belong to a worker that died and are taken again.
+    """
+    earlier = aliased(SlackDelivery)
+    ready = or_(
+        and_(
+            SlackDelivery.status == "pending",
+            or_(SlackDelivery.not_before.is_(None), SlackDelivery.not_before <= now),
+        ),
+        and_(SlackDelivery.status == "sending", SlackDelivery.claimed_at <= now - lease),
+    )
+    blocked = exists().where(
+        earlier.conversation_id == SlackDelivery.conversation_id,
+        earlier.id < SlackDelivery.id,
+        earlier.status.in_(("pending", "sending")),
+    )
+    result = await session.execute(
+        select(SlackDelivery.id)
+        .where(ready, or_(SlackDelivery.conversation_id.is_(None), ~blocked))
+        .order_by(SlackDelivery.id)
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def take(
+    session: AsyncSession, delivery_id: int, now: datetime, lease: timedelta
+) -> SlackDelivery | None:
+    """Claim one delivery for this worker, or None if another worker has it."""
+    result = await session.execute(
+        update(SlackDelivery)
+        .where(
+            SlackDelivery.id == delivery_id,
+            or_(
+                SlackDelivery.status == "pending",
+                and_(SlackDelivery.status == "sending", SlackDelivery.claimed_at <= now - lease),
+            ),
+        )
+        .values(status="sending", claimed_at=now, attempts=SlackDelivery.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    return await session.get(SlackDelivery, delivery_id, populate_existing=True)
+
+
+async def pending(session: AsyncSession) -> Sequence[SlackDelivery]:
+    result = await session.execute(
+        select(SlackDelivery)
+        .where(SlackDelivery.status.in_(("pending", "sending")))
+        .order_by(SlackDelivery.id)
+    )
+    return result.scalars().all()
+
+
+async def next_due(session: AsyncSession) -> tuple[datetime | None, datetime | None]:
+    """(earliest pending not_before or creation, earliest claim of a "sending" row)."""
+    pending = await session.execute(
+        select(func.min(func.coalesce(SlackDelivery.not_before, SlackDelivery.created_at))).where(
+            SlackDelivery.status == "pending"
+        )
+    )
+    sending = await session.execute(
+        select(func.min(SlackDelivery.claimed_at)).where(SlackDelivery.status == "sending")
+    )
+    return _aware(pending.scalar()), _aware(sending.scalar())

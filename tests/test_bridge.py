@@ -1,0 +1,354 @@
+"""The bridge end to end: member's phone <-> activist's Slack thread.
+
+Everything goes through the real slack_sdk and twilio clients, signed HTTP
+requests and the local fakes; assertions are on what the fakes received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.blocks import CLAIM_ACTION
+from bot.fakes.world import PUBLIC_BASE_URL, SUPPORT_CHANNEL, World
+from storage.models import Conversation, Message, OptOut
+from tests.helpers import (
+    ALICE,
+    BOB,
+    SAM_PHONE,
+    add_member,
+    count,
+    owned_conversation,
+    rows,
+    started_thread,
+    thread_for,
+)
+
+
+def _reactions(message: dict[str, object]) -> list[str]:
+    return [r["name"] for r in message.get("reactions") or []]  # type: ignore[attr-defined, index]
+
+
+async def test_inbound_reply_lands_in_the_owners_thread_and_notifies_them(world: World) -> None:
+    conversation_id = await owned_conversation(world)
+    status, body = await world.member_texts(SAM_PHONE, "Yes, posted it yesterday!")
+    assert status == 200
+    assert body.strip().endswith("<Response></Response>")
+    # Persist, then acknowledge: it is stored before anything reaches Slack.
+    assert await count(world, Message, direction="in") == 1
+    assert world.slack.calls_to("chat.postMessage") == []
+
+    await world.drain()
+    dm, thread_ts = await thread_for(world, conversation_id)
+    parent, reply = world.slack.thread(dm, thread_ts)
+    assert "Sam Jones" in parent["text"]
+    card_text = str(parent["blocks"])
+    assert "Leeds" in card_text and "••• ••• 456" in card_text and SAM_PHONE not in card_text
+    assert reply["text"].startswith(f"<@{ALICE}>")  # the mention is what notifies the owner
+    assert "Yes, posted it yesterday!" in world.slack.rendered_text(reply)
+
+
+async def test_unowned_reply_goes_to_support_with_a_claim_button(world: World) -> None:
+    await add_member(world)
+    await world.member_texts(SAM_PHONE, "Who is this?")
+    await world.drain()
+    [card] = world.slack.messages(SUPPORT_CHANNEL)
+    buttons = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b["action_id"] for b in buttons] == [CLAIM_ACTION]
+    assert "Who is this?" in str(card["blocks"])
+
+    # A second text while still unclaimed goes under the same card, not a new one.
+    await world.member_texts(SAM_PHONE, "Hello??")
+    await world.drain()
+    assert len(world.slack.messages(SUPPORT_CHANNEL)) == 1
+    assert "Hello??" in str(world.slack.thread(SUPPORT_CHANNEL, card["ts"])[-1]["blocks"])
+
+
+async def test_unknown_number_is_shown_masked_to_the_support_channel(world: World) -> None:
+    await world.member_texts("+447400999888", "Is this the union?")
+    await world.drain()
+    [card] = world.slack.messages(SUPPORT_CHANNEL)
+    assert "Unknown number ••• ••• 888" in card["text"]
+    assert "+447400999888" not in str(card)
+
+
+async def test_two_claims_at_once_make_one_owner(world: World) -> None:
+    await add_member(world)
+    await world.member_texts(SAM_PHONE, "I need a new ballot paper")
+    await world.drain()
+    [card] = world.slack.messages(SUPPORT_CHANNEL)
+    value = next(
+        e["value"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
+    )
+    results = await asyncio.gather(
+        world.click(ALICE, CLAIM_ACTION, value, channel_id=SUPPORT_CHANNEL, message_ts=card["ts"]),
+        world.click(BOB, CLAIM_ACTION, value, channel_id=SUPPORT_CHANNEL, message_ts=card["ts"]),
+    )
+    assert [status for status, _ in results] == [200, 200]
+    await world.drain()
+
+    [conversation] = await rows(world, Conversation)
+    winner = conversation.owner_id
+    loser = BOB if winner == ALICE else ALICE
+    assert winner in (ALICE, BOB)
+    # The card says who claimed it, and offers no second claim.
+    updated = world.slack.messages(SUPPORT_CHANNEL)[0]
+    assert f"claimed by <@{winner}>" in updated["text"]
+    assert "actions" not in [b["type"] for b in updated["blocks"]]
+    assert any("already claimed" in e["text"] for e in world.slack.ephemerals(loser))
+    # The thread opened in the winner's DM only, with the history so far.
+    dm, thread_ts = await thread_for(world, conversation.id)
+    assert dm == world.slack.dm_channel(winner)
+    assert world.slack.messages(world.slack.dm_channel(loser)) == []
+    history = world.slack.thread(dm, thread_ts)[-1]
+    assert "I need a new ballot paper" in world.slack.rendered_text(history)
+
+    # From now on the member's texts go to the winner's thread.
+    await world.member_texts(SAM_PHONE, "Thanks!")
+    await world.drain()
+    assert "Thanks!" in world.slack.rendered_text(world.slack.thread(dm, thread_ts)[-1])
+
+
+async def test_thread_reply_becomes_exactly_one_sms_in_plain_text(world: World) -> None:
+    world.slack.add_user(BOB, "Bob Builder", display_name="Bob")
+    dm, thread_ts = await started_thread(world)
+    status, _ = await world.activist_writes(
+        ALICE,
+        dm,
+        thread_ts,
+        "Vote at <https://union.example.org/vote|our site> &amp; tell <@U0BOB> *today*",
+    )
+    assert status == 200
+    # Committed before the ack: the row exists although no worker has run.
+    [queued] = await rows(world, Message, direction="out")
+    assert queued.status == "pending"
+    await world.drain()
+    [sms] = world.twilio.sent_to(SAM_PHONE)
+    assert sms["body"] == "Vote at https://union.example.org/vote & tell Bob today"
+    assert sms["status_callback"] == f"{PUBLIC_BASE_URL}/twilio/status?m={queued.id}"
+
+
+async def test_a_slack_retry_of_the_same_event_sends_one_sms(world: World) -> None:
+    dm, thread_ts = await started_thread(world)
+    event = world.slack.post_as_user(dm, ALICE, "Did you get it?", thread_ts=thread_ts)
+    url = world.service.url + "/slack/events"
+    first = await world.slack.send_event(url, event, event_id="Ev0RETRY")
+    again = await world.slack.send_event(url, event, event_id="Ev0RETRY", retry_num=1)
+    # A retry with a new envelope id but the same message is also recognised.
+    other = await world.slack.send_event(url, event, event_id="Ev0OTHER", retry_num=2)
+    assert [first[0], again[0], other[0]] == [200, 200, 200]
+    await world.drain()
+    assert [m["body"] for m in world.twilio.sent_to(SAM_PHONE)] == ["Did you get it?"]
+
+
+async def test_two_workers_racing_send_each_text_once(world: World) -> None:
+    from bot.sms_outbox import SmsOutbox
+
+    dm, thread_ts = await started_thread(world)
+    for n in range(6):
+        await world.activist_writes(ALICE, dm, thread_ts, f"message {n}")
+    first, second = SmsOutbox(world.rt, rate_per_second=0), SmsOutbox(world.rt, rate_per_second=0)
+    await asyncio.gather(first.drain(), second.drain(), first.drain(), second.drain())
+    assert [m["body"] for m in world.twilio.sent_to(SAM_PHONE)] == [
+        f"message {n}" for n in range(6)
+    ]
+
+
+async def test_forged_twilio_signature_is_refused_and_nothing_is_stored(world: World) -> None:
+    await owned_conversation(world)
+    status, _ = await world.twilio.send_inbound(
+        world.service.url + "/twilio/inbound",
+        from_=SAM_PHONE,
+        body="forged",
+        signed_url=PUBLIC_BASE_URL + "/twilio/inbound",
+        forge=True,
+    )
+    assert status == 403
+    # Signed for a different URL than the one Twilio was given: refused too.
+    status, _ = await world.twilio.send_inbound(
+        world.service.url + "/twilio/inbound",
+        from_=SAM_PHONE,
+        body="wrong url",
+    )
+    assert status == 403
+    status, _ = await world.twilio.send_status(
+        world.service.url + "/twilio/status",
+        {"MessageSid": "SM" + "1" * 32, "MessageStatus": "delivered"},
+        signed_url=PUBLIC_BASE_URL + "/twilio/status",
+        forge=True,
+    )
+    assert status == 403
+    await world.drain()
+    assert await count(world, Message) == 0
+    assert world.slack.calls_to("chat.postMessage") == []
+
+
+async def test_bad_slack_signature_is_refused_and_nothing_is_sent(world: World) -> None:
+    dm, thread_ts = await started_thread(world)
+    event = world.slack.post_as_user(dm, ALICE, "sneaky", thread_ts=thread_ts)
+    status, _ = await world.slack.send_event(
+        world.service.url + "/slack/events", event, signing_secret="not-the-secret"
+    )
+    assert status == 401
+    await world.drain()
+    assert world.twilio.sent_to(SAM_PHONE) == []
+    assert await count(world, Message, direction="out") == 0
+
+
+async def test_slack_429_is_waited_out_and_the_reply_delivered(world: World) -> None:
+    conversation_id = await owned_conversation(world)
+    world.slack.rate_limit("chat.postMessage", times=2, retry_after=1)
+    await world.member_texts(SAM_PHONE, "Are you there?")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await world.drain()
+    assert loop.time() - started >= 1.0  # Retry-After was honoured, not hammered
+    dm, thread_ts = await thread_for(world, conversation_id)
+    thread = world.slack.thread(dm, thread_ts)
+    assert len(thread) == 2 and "Are you there?" in world.slack.rendered_text(thread[1])
+
+
+async def test_twilio_20429_is_waited_out_and_the_text_sent_once(world: World) -> None:
+    dm, thread_ts = await started_thread(world)
+    world.twilio.rate_limit(times=1, retry_after=1)
+    await world.activist_writes(ALICE, dm, thread_ts, "Try again later")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await world.drain()
+    assert loop.time() - started >= 1.0
+    assert [m["body"] for m in world.twilio.sent_to(SAM_PHONE)] == ["Try again later"]
+    creates = [r for r in world.twilio.requests if r["method"] == "POST"]
+    assert len(creates) == 2  # one refused with 20429, one accepted
+
+
+async def test_error_21610_opts_the_member_out_without_retrying(world: World) -> None:
+    dm, thread_ts = await started_thread(world)
+    world.twilio.fail_next(21610, message="Attempt to send to unsubscribed recipient")
+    await world.activist_writes(ALICE, dm, thread_ts, "Hello again")
+    await world.drain()
+    assert world.twilio.sent_to(SAM_PHONE) == []
+    creates = [r for r in world.twilio.requests if r["method"] == "POST"]
+    assert len(creates) == 1
+    assert await count(world, OptOut, phone=SAM_PHONE) == 1
+    [failed] = await rows(world, Message, direction="out")
+    assert failed.status == "failed" and "opted out" in (failed.status_reason or "")
+    thread = world.slack.thread(dm, thread_ts)
+    assert "x" in _reactions(next(m for m in thread if m.get("text") == "Hello again"))
+    assert any("Opted out" in m["text"] for m in thread)
+
+    # And nothing more is even attempted.
+    await world.activist_writes(ALICE, dm, thread_ts, "Still there?")
+    await world.drain()
+    assert len([r for r in world.twilio.requests if r["method"] == "POST"]) == 1
+
+
+async def test_stop_opts_out_and_start_opts_back_in(world: World) -> None:
+    dm, thread_ts = await started_thread(world)
+    await world.member_texts(SAM_PHONE, "  Stop! ")
+    await world.drain()
+    assert await count(world, OptOut, phone=SAM_PHONE) == 1
+    thread = world.slack.thread(dm, thread_ts)
+    assert any("Opted out" in m["text"] for m in thread)
+    assert "Opted out" in str(thread[0]["blocks"])  # the card says so
+
+    await world.activist_writes(ALICE, dm, thread_ts, "Sorry to hear that")
+    await world.drain()
+    assert world.twilio.sent_to(SAM_PHONE) == []
+    assert any("opted out" in e["text"] for e in world.slack.ephemerals(ALICE))
+
+    await world.member_texts(SAM_PHONE, "START")
+    await world.drain()
+    assert await count(world, OptOut, phone=SAM_PHONE) == 0
+    await world.activist_writes(ALICE, dm, thread_ts, "Welcome back")
+    await world.drain()
+    assert [m["body"] for m in world.twilio.sent_to(SAM_PHONE)] == ["Welcome back"]
+
+
+async def test_twilio_opt_out_report_is_honoured(world: World) -> None:
+    dm, thread_ts = await started_thread(world)
+    await world.member_texts(SAM_PHONE, "no more please", opt_out_type="STOP")
+    await world.drain()
+    assert await count(world, OptOut, phone=SAM_PHONE) == 1
+    assert any("Twilio reported" in m["text"] for m in world.slack.thread(dm, thread_ts))
+
+
+async def test_members_text_is_inert_in_slack(world: World) -> None:
+    dm, thread_ts = await started_thread(world)
+    typed = "<!channel> & <@U123> <http://evil.example|your bank> *bold*"
+    await world.member_texts(SAM_PHONE, typed)
+    await world.drain()
+    reply = world.slack.thread(dm, thread_ts)[-1]
+    assert world.slack.live_tokens(reply["text"]) == [f"<@{ALICE}>"]
+    shown = next(b for b in reply["blocks"] if b["type"] == "section")["text"]
+    assert shown == {"type": "plain_text", "text": typed, "emoji": False}
+
+
+async def test_delivery_state_moves_forward_only(world: World) -> None:
+    dm, thread_ts = await started_thread(world)
+    await world.activist_writes(ALICE, dm, thread_ts, "Have you voted?")
+    await world.drain()
+
+    def mine() -> dict[str, object]:
+        return next(
+            m for m in world.slack.thread(dm, thread_ts) if m.get("text") == "Have you voted?"
+        )
+
+    assert _reactions(mine()) == ["hourglass_flowing_sand"]
+    [sms] = world.twilio.sent_to(SAM_PHONE)
+    await world.twilio.deliver(sms["sid"], "sent")
+    await world.drain()
+    assert _reactions(mine()) == ["outbox_tray"]
+    await world.twilio.deliver(sms["sid"], "delivered")
+    await world.drain()
+    assert _reactions(mine()) == ["white_check_mark"]
+    # A late or repeated callback never moves it back.
+    await world.twilio.deliver(sms["sid"], "sent")
+    await world.twilio.deliver(sms["sid"], "delivered")
+    await world.drain()
+    assert _reactions(mine()) == ["white_check_mark"]
+    [row] = await rows(world, Message, direction="out")
+    assert row.status == "delivered"
+
+
+async def test_failed_delivery_says_why_in_words(world: World) -> None:
+    dm, thread_ts = await started_thread(world)
+    await world.activist_writes(ALICE, dm, thread_ts, "Are you there?")
+    await world.drain()
+    [sms] = world.twilio.sent_to(SAM_PHONE)
+    await world.twilio.deliver(sms["sid"], "undelivered", error_code=30003)
+    await world.drain()
+    note = world.slack.thread(dm, thread_ts)[-1]
+    assert note["text"].startswith(":x: Not delivered") and "30003" not in note["text"]
+    assert "unreachable" in note["text"] or "switched off" in note["text"]
+
+
+async def test_only_the_owner_can_text_from_a_thread(world: World) -> None:
+    dm, thread_ts = await started_thread(world)
+    await world.activist_writes(BOB, dm, thread_ts, "I'll take this one")
+    await world.drain()
+    assert world.twilio.sent_to(SAM_PHONE) == []
+    assert any("nothing was sent" in e["text"] for e in world.slack.ephemerals(BOB))
+
+
+async def test_edits_and_deletions_never_reach_the_member(world: World) -> None:
+    dm, thread_ts = await started_thread(world)
+    status, _ = await world.activist_writes(ALICE, dm, thread_ts, "See you on Tuesdya")
+    assert status == 200
+    await world.drain()
+    original = next(m for m in world.slack.thread(dm, thread_ts) if m.get("user") == ALICE)
+    url = world.service.url + "/slack/events"
+    await world.slack.send_event(url, world.slack.edit_as_user(dm, original["ts"], "Tuesday"))
+    await world.slack.send_event(url, world.slack.delete_as_user(dm, original["ts"]))
+    await world.drain()
+    assert [m["body"] for m in world.twilio.sent_to(SAM_PHONE)] == ["See you on Tuesdya"]
+    notes = [e["text"] for e in world.slack.ephemerals(ALICE)]
+    assert any("Edits do not reach the member" in n for n in notes)
+    assert any("does not unsend" in n for n in notes)
+
+
+async def test_bot_messages_are_never_texted(world: World) -> None:
+    dm, thread_ts = await started_thread(world)
+    event = world.slack.post_as_user(dm, ALICE, "from a bot", thread_ts=thread_ts)
+    event["bot_id"] = "B0OTHER"
+    await world.slack.send_event(world.service.url + "/slack/events", event)
+    await world.drain()
+    assert world.twilio.sent_to(SAM_PHONE) == []
