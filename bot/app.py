@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import timedelta
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -35,11 +36,12 @@ class WorkerOptions:
     slack_posts_per_second: float = 1.0
     slack_burst: int = 3
     poll_interval: float = 1.0
+    # How long a send whose answer never came waits before it is looked up.
+    unknown_grace: timedelta = timedelta(seconds=20)
     run_workers: bool = True
-    extra: dict[str, object] = field(default_factory=dict)
 
 
-def make_gateway(settings: Settings) -> SmsGateway:
+def make_gateway(settings: Settings, *, timeout: float = 15.0) -> SmsGateway:
     if settings.sms_backend == "sandbox":
         return SandboxGateway()
     token = settings.twilio_auth_token
@@ -49,11 +51,16 @@ def make_gateway(settings: Settings) -> SmsGateway:
         messaging_service_sid=settings.twilio_messaging_service_sid,
         from_number=settings.twilio_from_number,
         api_url=settings.twilio_api_url,
+        timeout=timeout,
     )
 
 
 def make_runtime(
-    settings: Settings, *, clock: Clock = utcnow, sms: SmsGateway | None = None
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    sms: SmsGateway | None = None,
+    sms_timeout: float = 15.0,
 ) -> Runtime:
     """Clients and database for `settings`; call inside a running event loop."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
@@ -62,7 +69,7 @@ def make_runtime(
         settings=settings,
         db=Database(settings.database_url),
         slack=slack,
-        sms=sms or make_gateway(settings),
+        sms=sms or make_gateway(settings, timeout=sms_timeout),
         clock=clock,
     )
 
@@ -71,7 +78,6 @@ def make_bolt(rt: Runtime) -> AsyncApp:
     secret = rt.settings.slack_signing_secret
     app = AsyncApp(
         client=rt.slack,
-        token=rt.slack.token,
         signing_secret=secret.get_secret_value() if secret else None,
         # Persist, then acknowledge: a listener's commit happens before the ack.
         process_before_response=True,
@@ -98,7 +104,10 @@ class Service:
         self.web_app = make_web_app(rt, self.bolt)
         opts = self.options
         self.sms_outbox = SmsOutbox(
-            rt, rate_per_second=opts.sms_rate_per_second, poll_interval=opts.poll_interval
+            rt,
+            rate_per_second=opts.sms_rate_per_second,
+            unknown_grace=opts.unknown_grace,
+            poll_interval=opts.poll_interval,
         )
         self.slack_outbox = SlackOutbox(
             rt,
@@ -133,10 +142,20 @@ class Service:
 
     async def _start_socket_mode(self) -> None:
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+        from slack_sdk.errors import SlackApiError
 
         token = self.rt.settings.slack_app_token
         assert token is not None
         handler = AsyncSocketModeHandler(self.bolt, token.get_secret_value())
+        # slack_sdk retries a refused apps.connections.open forever; fail start() instead.
+        try:
+            handler.client.wss_uri = await handler.client.issue_new_wss_url()
+        except SlackApiError as exc:
+            await handler.close_async()  # type: ignore[no-untyped-call]
+            raise RuntimeError(
+                f"Socket Mode: Slack refused apps.connections.open ({exc.response.get('error')});"
+                " SLACK_APP_TOKEN must be the app-level token (xapp-...) with connections:write"
+            ) from exc
         await handler.connect_async()  # type: ignore[no-untyped-call]
         self._socket_mode = handler
 

@@ -36,14 +36,17 @@ async def run_demo(database_url: str | None = None) -> int:
 
 
 async def _story(world: World) -> None:
-    _say("Turnout demo: fake Slack and fake Twilio on this machine; nothing leaves it.\n")
+    _say("Turnout demo: the real app, with fake Slack and fake Twilio on this machine.")
+    _say("Nothing leaves it. PHONE is the member's phone; SLACK is what activists see.\n")
     world.slack.add_user(ACTIVIST, "Alice Organiser", display_name="Alice")
     await _seed_member(world)
 
-    await world.member_texts(MEMBER_PHONE, "Hi, I never got my ballot paper. Can you help?")
+    first = "Hi, I never got my ballot paper. Can you help?"
+    _phone(f"Sam texts: {first}")
+    await world.member_texts(MEMBER_PHONE, first)
     await world.drain()
     card = world.slack.messages(SUPPORT_CHANNEL)[-1]
-    _show("support channel", card)
+    _slack("#support", f"{_plain(card['text'])}  [Claim]")
 
     await world.click(
         ACTIVIST,
@@ -55,33 +58,38 @@ async def _story(world: World) -> None:
     await world.drain()
     dm = world.slack.dm_channel(ACTIVIST)
     parent = world.slack.messages(dm)[0]
-    _say("Alice clicked Claim; the conversation opened in her DM:")
-    for message in world.slack.thread(dm, parent["ts"]):
-        _show("Alice's DM", message)
+    _slack("#support", _plain(world.slack.messages(SUPPORT_CHANNEL)[-1]["text"]))
+    _slack("Alice's DM", f"new thread: {_plain(parent['text'])}")
+    for message in world.slack.thread(dm, parent["ts"])[1:]:
+        _slack("  thread", _plain(message["text"]).replace("\n", " / "))
 
-    await world.activist_writes(
-        ACTIVIST,
-        dm,
-        parent["ts"],
+    answer = (
         "Hi Sam, it's Alice from the Leeds branch. I'll request a replacement ballot &amp; "
-        "it should arrive within 5 days: <https://union.example.org/ballot|details here>",
+        "it should arrive within 5 days: <https://union.example.org/ballot|details here>"
     )
+    _slack("  thread", f"Alice writes: {_plain(answer)}")
+    await world.activist_writes(ACTIVIST, dm, parent["ts"], answer)
     await world.drain()
     for sms in world.twilio.messages:
-        _say(f"  [SMS to {sms['to']}] {sms['body']}")
+        _phone(f"Sam receives: {sms['body']}")
     await world.deliver_all("delivered")
     await world.drain()
-    mine = world.slack.thread(dm, parent["ts"])[-1]
-    reactions = ", ".join(r["name"] for r in mine.get("reactions", [])) or "none"
-    _say(f"Twilio reported it delivered; Alice's message now shows: {reactions}\n")
+    mine = next(m for m in world.slack.thread(dm, parent["ts"]) if m.get("user") == ACTIVIST)
+    reactions = ", ".join(f":{r['name']}:" for r in mine.get("reactions", [])) or "none"
+    _slack("  thread", f"Twilio reports delivered; Alice's message shows {reactions}")
 
-    await world.member_texts(MEMBER_PHONE, "Thank you so much! <!channel> yes same address")
+    again = "Thank you so much! <!channel> yes same address"
+    _phone(f"Sam texts: {again}")
+    await world.member_texts(MEMBER_PHONE, again)
     await world.drain()
-    _show("Alice's DM", world.slack.thread(dm, parent["ts"])[-1])
-    _say("\nTranscript, member's side:")
-    for line in _member_side(world):
-        _say(f"  {line}")
-    _say("\nDone: inbound, claim, thread, reply, SMS, delivery, and back again.")
+    last = world.slack.thread(dm, parent["ts"])[-1]
+    _slack("  thread", _plain(last["text"]))
+    pinged = [t for t in world.slack.live_tokens(last["text"]) if t != f"<@{ACTIVIST}>"]
+    _say(
+        "\nSam's <!channel> arrived as the characters typed: "
+        + ("it pinged nobody." if not pinged else f"LIVE TOKENS {pinged}")
+    )
+    _say("Done: text in, Claim, thread, reply, SMS out, delivery report, and back again.")
 
 
 async def _seed_member(world: World) -> None:
@@ -121,21 +129,17 @@ def _claim_value(card: dict[str, object]) -> str:
     raise RuntimeError("the support card has no Claim button")
 
 
-def _member_side(world: World) -> list[str]:
-    lines = []
-    for request in world.twilio.requests:
-        form = request.get("form") or {}
-        if request.get("method") == "POST" and "Body" in form:
-            lines.append(f"Turnout -> {form.get('To')}: {form['Body']}")
-    inbound = [f"{MEMBER_PHONE} -> Turnout: (see the thread above)"]
-    return inbound + lines
+def _plain(text: str) -> str:
+    """Slack's wire text as a person reads it."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def _show(where: str, message: dict[str, object]) -> None:
-    text = (
-        str(message.get("text", "")).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    )
-    _say(f"  [{where}] {text}")
+def _phone(line: str) -> None:
+    _say(f"PHONE  {line}")
+
+
+def _slack(where: str, line: str) -> None:
+    _say(f"SLACK  {where}: {line}")
 
 
 def _say(line: str) -> None:

@@ -8,6 +8,7 @@ until it has been looked up).
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import itertools
 import logging
@@ -79,15 +80,17 @@ class _RoutedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     """
 
     def __init__(self, base_url: str, timeout: float) -> None:
-        super().__init__(pool_connections=False)
-        # The library accepts a timeout but never applies it to aiohttp.
-        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+        super().__init__()
         self._base = base_url.rstrip("/")
+        self._timeout = timeout
 
     async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         if self._base != TWILIO_DEFAULT_BASE and url.startswith(TWILIO_DEFAULT_BASE):
             url = self._base + url[len(TWILIO_DEFAULT_BASE) :]
-        response: Response = await super().request(method, url, *args, **kwargs)
+        # The library takes a timeout but hands aiohttp timeout=None, which
+        # disables every limit; a lost answer would then hang the worker.
+        async with asyncio.timeout(self._timeout):
+            response: Response = await super().request(method, url, *args, **kwargs)
         _last_headers.set({k.lower(): v for k, v in (response.headers or {}).items()})
         return response
 

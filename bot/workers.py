@@ -103,15 +103,17 @@ class Worker(ABC):
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Run until nothing is waiting (tests, the demo, the CLI)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if await self.run_once():
-                continue
-            wait = await self.seconds_to_next()
-            if wait is None:
-                return
-            await asyncio.sleep(min(max(wait, 0.01), max(0.0, deadline - time.monotonic())))
-        raise TimeoutError(f"{self.name} still had work after {timeout:.0f}s")
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    if await self.run_once():
+                        continue
+                    wait = await self.seconds_to_next()
+                    if wait is None:
+                        return
+                    await asyncio.sleep(max(wait, 0.01))
+        except TimeoutError:
+            raise TimeoutError(f"{self.name} still had work after {timeout:.0f}s") from None
 
 
 async def gather_limited(

@@ -132,7 +132,7 @@ def test_every_row_of_a_generated_roster_is_accepted_or_explained(tmp_path: Path
     if not generator.is_file():
         pytest.skip(f"{generator} not found; set TURNOUT_SHARED_DIR to the shared folder")
     roster = tmp_path / "members.csv"
-    subprocess.run(  # noqa: S603 - our own interpreter running a trusted script
+    subprocess.run(
         [sys.executable, str(generator), "-n", "3000", "-o", str(roster)],
         check=True,
         timeout=60,

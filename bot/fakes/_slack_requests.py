@@ -53,31 +53,10 @@ class SlackRequests:
     ) -> tuple[int, str]:
         """Deliver ``event`` in an ``event_callback`` envelope; set ``retry_num`` to replay it
         as Slack does when the app was slow (same ``event_id``, retry headers added)."""
-        ws = self.workspace
-        envelope = {
-            "token": self.verification_token,
-            "team_id": ws.team_id,
-            "context_team_id": ws.team_id,
-            "api_app_id": APP_ID,
-            "event": event,
-            "type": "event_callback",
-            "event_id": event_id or "Ev" + secrets.token_hex(5).upper(),
-            "event_time": int(time.time()),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": ws.team_id,
-                    "user_id": ws.bot_user_id,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-        }
         headers = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
-        body = json.dumps(envelope)
+        body = json.dumps(self._event_callback(event, event_id))
         return await self._post_signed(url, body, "application/json", signing_secret, headers)
 
     async def send_command(
@@ -92,23 +71,7 @@ class SlackRequests:
         signing_secret: str | None = None,
     ) -> tuple[int, str]:
         """Invoke a slash command as ``user_id``; ``respond()`` posts land in ``responses``."""
-        ws = self.workspace
-        channel = channel_id or ws.dm_channel(user_id)
-        form = {
-            "token": self.verification_token,
-            "team_id": ws.team_id,
-            "team_domain": ws.team_domain,
-            "channel_id": channel,
-            "channel_name": "directmessage" if channel.startswith("D") else channel.lower(),
-            "user_id": user_id,
-            "user_name": ws.user_name(user_id),
-            "command": command,
-            "text": text,
-            "api_app_id": APP_ID,
-            "is_enterprise_install": "false",
-            "response_url": self._issue_response_url(ResponseTarget(user_id, channel)),
-            "trigger_id": ws.issue_trigger(trigger_id),
-        }
+        form = self._command_form(user_id, text, command, channel_id, trigger_id)
         return await self._post_signed(url, urlencode(form), FORM, signing_secret, {})
 
     async def send_block_action(
@@ -129,41 +92,18 @@ class SlackRequests:
     ) -> tuple[int, str]:
         """Click an element on a stored message (``channel_id`` + ``message_ts``) or in a
         ``view``. Select-type actions carry ``value`` as their ``selected_option``."""
-        ws = self.workspace
-        action: JSON = {"action_id": action_id, "block_id": block_id, "type": action_type}
-        action["action_ts"] = ws.next_ts()
-        if action_type in ("static_select", "overflow", "radio_buttons"):
-            text = {"type": "plain_text", "text": value}
-            action["selected_option"] = {"text": text, "value": value}
-        else:
-            action["value"] = value
-        payload: JSON = {
-            "type": "block_actions",
-            "user": self._user_ref(user_id),
-            "api_app_id": APP_ID,
-            "token": self.verification_token,
-            "team": {"id": ws.team_id, "domain": ws.team_domain},
-            "trigger_id": ws.issue_trigger(trigger_id),
-            "is_enterprise_install": False,
-            "actions": [action],
-            "state": {"values": {}},
-        }
-        if view is not None:
-            payload["container"] = {"type": "view", "view_id": view.get("id")}
-            payload["view"] = view
-        if channel_id is not None:
-            payload["channel"] = {"id": channel_id, "name": channel_id.lower()}
-            target = ResponseTarget(user_id, channel_id, message_ts)
-            payload["response_url"] = self._issue_response_url(target)
-        if channel_id is not None and message_ts is not None:
-            payload["message"] = ws.wire(ws.find(channel_id, message_ts), include_metadata=True)
-            payload["container"] = {
-                "type": "message",
-                "message_ts": message_ts,
-                "channel_id": channel_id,
-                "is_ephemeral": False,
-                **({"thread_ts": thread_ts} if thread_ts else {}),
-            }
+        payload = self._block_actions(
+            user_id=user_id,
+            action_id=action_id,
+            value=value,
+            block_id=block_id,
+            channel_id=channel_id,
+            message_ts=message_ts,
+            thread_ts=thread_ts,
+            trigger_id=trigger_id,
+            view=view,
+            action_type=action_type,
+        )
         return await self._post_interactive(url, payload, signing_secret)
 
     async def send_view_submission(
@@ -207,6 +147,108 @@ class SlackRequests:
             "is_enterprise_install": False,
         }
         return await self._post_interactive(url, payload, signing_secret)
+
+    # -- payloads, shared by HTTP delivery and Socket Mode -------------------------------
+
+    def _event_callback(self, event: JSON, event_id: str | None) -> JSON:
+        ws = self.workspace
+        return {
+            "token": self.verification_token,
+            "team_id": ws.team_id,
+            "context_team_id": ws.team_id,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or "Ev" + secrets.token_hex(5).upper(),
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": ws.team_id,
+                    "user_id": ws.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+
+    def _command_form(
+        self,
+        user_id: str,
+        text: str,
+        command: str,
+        channel_id: str | None,
+        trigger_id: str | None,
+    ) -> dict[str, str]:
+        ws = self.workspace
+        channel = channel_id or ws.dm_channel(user_id)
+        return {
+            "token": self.verification_token,
+            "team_id": ws.team_id,
+            "team_domain": ws.team_domain,
+            "channel_id": channel,
+            "channel_name": "directmessage" if channel.startswith("D") else channel.lower(),
+            "user_id": user_id,
+            "user_name": ws.user_name(user_id),
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": self._issue_response_url(ResponseTarget(user_id, channel)),
+            "trigger_id": ws.issue_trigger(trigger_id),
+        }
+
+    def _block_actions(
+        self,
+        *,
+        user_id: str,
+        action_id: str,
+        value: str,
+        block_id: str,
+        channel_id: str | None,
+        message_ts: str | None,
+        thread_ts: str | None,
+        trigger_id: str | None,
+        view: JSON | None,
+        action_type: str,
+    ) -> JSON:
+        ws = self.workspace
+        action: JSON = {"action_id": action_id, "block_id": block_id, "type": action_type}
+        action["action_ts"] = ws.next_ts()
+        if action_type in ("static_select", "overflow", "radio_buttons"):
+            text = {"type": "plain_text", "text": value}
+            action["selected_option"] = {"text": text, "value": value}
+        else:
+            action["value"] = value
+        payload: JSON = {
+            "type": "block_actions",
+            "user": self._user_ref(user_id),
+            "api_app_id": APP_ID,
+            "token": self.verification_token,
+            "team": {"id": ws.team_id, "domain": ws.team_domain},
+            "trigger_id": ws.issue_trigger(trigger_id),
+            "is_enterprise_install": False,
+            "actions": [action],
+            "state": {"values": {}},
+        }
+        if view is not None:
+            payload["container"] = {"type": "view", "view_id": view.get("id")}
+            payload["view"] = view
+        if channel_id is not None:
+            payload["channel"] = {"id": channel_id, "name": channel_id.lower()}
+            target = ResponseTarget(user_id, channel_id, message_ts)
+            payload["response_url"] = self._issue_response_url(target)
+        if channel_id is not None and message_ts is not None:
+            payload["message"] = ws.wire(ws.find(channel_id, message_ts), include_metadata=True)
+            payload["container"] = {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel_id,
+                "is_ephemeral": False,
+                **({"thread_ts": thread_ts} if thread_ts else {}),
+            }
+        return payload
 
     # -- internals -----------------------------------------------------------------------
 

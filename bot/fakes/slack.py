@@ -7,7 +7,8 @@ retry logic as production. It keeps the Slack rules Turnout depends on: unique i
 429s with ``Retry-After``. Everything it receives is recorded so tests can assert on it.
 
 The workspace state lives in ``_slack_workspace``, the Web API methods in ``_slack_api`` and
-Slack's requests to the app (events, commands, interactions) in ``_slack_requests``.
+Slack's requests to the app (events, commands, interactions) in ``_slack_requests``, and
+the same requests pushed over a Socket Mode WebSocket in ``_slack_socket``.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ import aiohttp
 from aiohttp import web
 
 from bot.fakes._slack_api import METHODS
-from bot.fakes._slack_requests import ResponseTarget, SlackRequests
+from bot.fakes._slack_requests import ResponseTarget
+from bot.fakes._slack_socket import CONNECTIONS_OPEN, DEFAULT_APP_TOKEN, SlackSocket
 from bot.fakes._slack_workspace import JSON, SlackError, Workspace, flag
 
-__all__ = ["FakeSlack", "SlackCall", "live_tokens", "rendered_text"]
+__all__ = ["DEFAULT_APP_TOKEN", "FakeSlack", "SlackCall", "live_tokens", "rendered_text"]
 
 T = TypeVar("T")
 _Fault = tuple[int, str, int | None]  # HTTP status, Slack error, Retry-After
@@ -125,7 +127,7 @@ async def _read_params(request: web.Request) -> JSON:
     return params
 
 
-class FakeSlack(SlackRequests):
+class FakeSlack(SlackSocket):
     """An in-process Slack workspace with one bot, served on an ephemeral local port."""
 
     def __init__(
@@ -133,6 +135,7 @@ class FakeSlack(SlackRequests):
         *,
         signing_secret: str,
         bot_token: str = "xoxb-fake-token",  # noqa: S107 - a fake's well-known default
+        app_token: str = DEFAULT_APP_TOKEN,
         team_id: str = "T0TURNOUT",
         bot_user_id: str = "U0BOT",
         bot_id: str = "B0BOT",
@@ -150,6 +153,7 @@ class FakeSlack(SlackRequests):
         self._answered = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._init_socket(app_token)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -158,6 +162,7 @@ class FakeSlack(SlackRequests):
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
         app.router.add_post("/response_url/{rid}", self._handle_response_url)
+        app.router.add_get("/socket/{ticket}", self._handle_socket)
         # A short shutdown grace: stop() must not wait on requests held by delay().
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -167,6 +172,7 @@ class FakeSlack(SlackRequests):
         self._session = aiohttp.ClientSession()
 
     async def stop(self) -> None:
+        await self._close_sockets()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -359,13 +365,19 @@ class FakeSlack(SlackRequests):
             body = {"ok": False, "error": call.error}
             return web.json_response(body, status=status, headers=headers)
         try:
-            if method not in METHODS:
+            if method not in METHODS and method != CONNECTIONS_OPEN:
                 raise SlackError("unknown_method")
             if not token:
                 raise SlackError("not_authed")
-            if not hmac.compare_digest(str(token).encode(), self.bot_token.encode()):
+            if method == CONNECTIONS_OPEN:  # the one method that takes the app-level token
+                result = self._open_connection(str(token))
+            elif str(token).startswith("xapp-"):
+                raise SlackError("not_allowed_token_type")
+            elif not hmac.compare_digest(str(token).encode(), self.bot_token.encode()):
                 raise SlackError("invalid_auth")
-            body = {"ok": True, **METHODS[method](self.workspace, params)}
+            else:
+                result = METHODS[method](self.workspace, params)
+            body = {"ok": True, **result}
         except SlackError as exc:
             call.error = exc.error
             body = {"ok": False, "error": exc.error}

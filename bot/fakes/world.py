@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.app import Service, WorkerOptions, make_runtime
@@ -26,8 +26,14 @@ ADMIN = "U0ADMIN"
 
 # Fast pacing for tests and the demo; production keeps Slack's 1 post/s.
 FAST = WorkerOptions(
-    sms_rate_per_second=0, slack_posts_per_second=0, poll_interval=0.05, run_workers=False
+    sms_rate_per_second=0,
+    slack_posts_per_second=0,
+    poll_interval=0.05,
+    unknown_grace=timedelta(seconds=0.2),
+    run_workers=False,
 )
+# Long enough for a loaded CI machine, short enough that a lost answer is quick.
+SMS_TIMEOUT = 2.0
 
 
 @dataclass
@@ -76,11 +82,26 @@ class World:
         settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         if run_migrations:
             await asyncio.to_thread(migrate, database_url)
-        service = Service(make_runtime(settings, clock=clock), options)
-        await service.start()
+        service = Service(make_runtime(settings, clock=clock, sms_timeout=SMS_TIMEOUT), options)
+        try:
+            await service.start()
+        except BaseException:  # e.g. Socket Mode refused: release ports, sessions, engine
+            await service.stop()
+            await twilio.stop()
+            await slack.stop()
+            raise
         twilio.public_base_url = PUBLIC_BASE_URL
         twilio.app_url = service.url
         return cls(slack=slack, twilio=twilio, service=service)
+
+    async def restart(self) -> None:
+        """Stop the service as a crash would (nothing drained) and start a new one."""
+        old = self.service
+        await old.stop()
+        rt = make_runtime(old.rt.settings, clock=old.rt.clock, sms_timeout=SMS_TIMEOUT)
+        self.service = Service(rt, old.options)
+        await self.service.start()
+        self.twilio.app_url = self.service.url
 
     async def stop(self) -> None:
         await self.service.stop()
