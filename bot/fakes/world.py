@@ -60,6 +60,8 @@ class World:
         run_migrations: bool = True,
         **overrides: Any,
     ) -> World:
+        # Socket Mode: pass slack_app_token=DEFAULT_APP_TOKEN, the app-level token the fake
+        # accepts (slack.app_token); apps.connections.open refuses any other.
         slack = FakeSlack(signing_secret=SIGNING_SECRET)
         twilio = FakeTwilio()
         await slack.start()
