@@ -20,6 +20,7 @@ import handlers.slack
 import handlers.twilio
 from bot.config import Settings
 from bot.runtime import Clock, Runtime, utcnow
+from bot.sending import texting_hours_check
 from bot.slack_outbox import SlackOutbox
 from bot.sms_gateway import SandboxGateway, SmsGateway, TwilioGateway
 from bot.sms_outbox import SmsOutbox
@@ -109,6 +110,7 @@ class Service:
             unknown_grace=opts.unknown_grace,
             poll_interval=opts.poll_interval,
         )
+        self.sms_outbox.send_checks.append(texting_hours_check)
         self.slack_outbox = SlackOutbox(
             rt,
             posts_per_second=opts.slack_posts_per_second,

@@ -15,6 +15,7 @@ from storage.models import Conversation, Member
 Block = dict[str, Any]
 
 CLAIM_ACTION = "conversation_claim"
+RELEASE_ACTION = "conversation_release"
 
 
 def member_label(member: Member | None, phone: str) -> str:
@@ -47,6 +48,29 @@ def member_card(
             ],
         },
     ]
+    if conversation.owner_id is not None:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": RELEASE_ACTION,
+                        "text": {"type": "plain_text", "text": "Release"},
+                        "value": str(conversation.id),
+                        "confirm": {
+                            "title": {"type": "plain_text", "text": "Release this member?"},
+                            "text": {
+                                "type": "plain_text",
+                                "text": "Their replies will go to the support channel.",
+                            },
+                            "confirm": {"type": "plain_text", "text": "Release"},
+                            "deny": {"type": "plain_text", "text": "Keep"},
+                        },
+                    }
+                ],
+            }
+        )
     return f"Conversation with {escape_for_slack(name)}", blocks
 
 
@@ -127,3 +151,18 @@ def transcript(lines: list[tuple[str, str]]) -> tuple[str, list[Block]]:
         {"type": "section", "text": {"type": "plain_text", "text": body[:2900], "emoji": False}},
     ]
     return f"The conversation so far:\n{escape_for_slack(body)}", blocks
+
+
+def sent_text(body: str, state: str, reason: str | None) -> tuple[str, list[Block]]:
+    """A text Turnout sent on the activist's behalf, with its delivery state."""
+    line = f"_{state}_" + (
+        f": {escape_for_slack(reason)}" if reason and state != "delivered" else ""
+    )
+    blocks: list[Block] = [
+        {"type": "section", "text": {"type": "plain_text", "text": body or " ", "emoji": False}},
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f":outbox_tray: Texted · {line}"}],
+        },
+    ]
+    return f"You texted: {escape_for_slack(body)}", blocks

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import gate
 from bot.intents import Kind
 from bot.runtime import Runtime
-from storage import conversations, events, outbox
+from storage import campaigns, conversations, events, outbox
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,12 @@ async def claim(
     """Make `user_id` the owner if nobody is; exactly one of racing clicks wins."""
     now = rt.now()
     async with rt.db.transaction() as session:
+        current = await conversations.get(session, conversation_id)
+        if current is None:
+            return ClaimResult(False, None)
+        if not await gate.may_see(session, user_id, current.campaign_id):
+            await _ask_to_agree(session, rt, user_id, channel, current.campaign_id)
+            return ClaimResult(False, current.owner_id)
         won = await conversations.claim(session, conversation_id, user_id, now)
         conversation = await conversations.get(session, conversation_id)
         if conversation is None:
@@ -55,3 +64,27 @@ async def claim(
             )
     rt.wake()
     return ClaimResult(won, conversation.owner_id)
+
+
+async def _ask_to_agree(
+    session: AsyncSession, rt: Runtime, user_id: str, channel: str | None, campaign_id: int | None
+) -> None:
+    """A claim by someone who has not agreed to the terms: show them the terms."""
+    campaign = (
+        await campaigns.get(session, campaign_id)
+        if campaign_id is not None
+        else next(iter(await campaigns.active(session)), None)
+    )
+    if campaign is None or channel is None:
+        return
+    await outbox.enqueue(
+        session,
+        Kind.EPHEMERAL,
+        now=rt.now(),
+        payload={
+            "channel": channel,
+            "user": user_id,
+            "text": "Agree to the data-protection terms first, then claim again.",
+            "blocks": gate.gate_blocks(campaign),
+        },
+    )

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
+from bot import cli_campaign, cli_members
 from bot.config import ConfigError, Settings
 from storage.db import NotMigrated, migrate
 
@@ -75,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--database", help="database URL (default: a temporary SQLite file)")
     demo.set_defaults(run=_demo)
+    cli_members.register(sub)
+    cli_campaign.register(sub)
     return parser
 
 

@@ -11,15 +11,25 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import campaigns, members
 from bot.blocks import CLAIM_ACTION
 from bot.fakes.world import SUPPORT_CHANNEL, World
-from storage import conversations
-from storage.models import Campaign, Member
+from bot.gate import AGREE_ACTION
 
 MEMBER_PHONE = "+447400123456"
+DEMO_CAMPAIGN = """\
+slug: demo
+name: Demo ballot
+timezone: UTC
+texting_hours: {start: "00:00", end: "23:59"}
+ballot_closes: 2099-11-04T12:00:00+00:00
+data_protection: >
+  You are handling members' personal data on the union's behalf. Use it
+  only for this ballot and share it with nobody.
+initial: Hi {first_name}, it's {activist_first_name} from {branch}. Have you voted yet?
+"""
 ACTIVIST = "U0ALICE"
 
 
@@ -48,14 +58,12 @@ async def _story(world: World) -> None:
     card = world.slack.messages(SUPPORT_CHANNEL)[-1]
     _slack("#support", f"{_plain(card['text'])}  [Claim]")
 
-    await world.click(
-        ACTIVIST,
-        CLAIM_ACTION,
-        _claim_value(card),
-        channel_id=SUPPORT_CHANNEL,
-        message_ts=card["ts"],
-    )
-    await world.drain()
+    await _claim(world, card)
+    gate = world.slack.ephemerals(ACTIVIST)[-1]
+    _slack("#support", f"only Alice sees: {gate['text']}  [I agree]")
+    await world.click(ACTIVIST, AGREE_ACTION, _button_value(gate, AGREE_ACTION))
+    _slack("#support", "Alice agrees to the data-protection terms and claims again")
+    await _claim(world, card)
     dm = world.slack.dm_channel(ACTIVIST)
     parent = world.slack.messages(dm)[0]
     _slack("#support", _plain(world.slack.messages(SUPPORT_CHANNEL)[-1]["text"]))
@@ -92,41 +100,38 @@ async def _story(world: World) -> None:
     _say("Done: text in, Claim, thread, reply, SMS out, delivery report, and back again.")
 
 
+async def _claim(world: World, card: dict[str, object]) -> None:
+    await world.click(
+        ACTIVIST,
+        CLAIM_ACTION,
+        _claim_value(card),
+        channel_id=SUPPORT_CHANNEL,
+        message_ts=str(card["ts"]),
+    )
+    await world.drain()
+
+
 async def _seed_member(world: World) -> None:
-    now = datetime.now(UTC)
-    async with world.rt.db.transaction() as session:
-        campaign = Campaign(
-            slug="demo",
-            name="Demo ballot",
-            state="active",
-            config={},
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(campaign)
-        await session.flush()
-        session.add(
-            Member(
-                campaign_id=campaign.id,
-                phone=MEMBER_PHONE,
-                first_name="Sam",
-                last_name="Jones",
-                branch="Leeds",
-                fields={},
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        await session.flush()
-        assert await conversations.member_by_phone(session, MEMBER_PHONE) is not None
+    """The campaign and the one-member roster an organiser would load."""
+    with tempfile.TemporaryDirectory(prefix="turnout-demo-") as tmp:
+        path = Path(tmp) / "campaign.yml"
+        path.write_text(DEMO_CAMPAIGN, encoding="utf-8")
+        await campaigns.load_campaign(world.rt.db, path, world.now())
+    await campaigns.set_state(world.rt.db, "demo", "active", world.now())
+    roster = f"first_name,last_name,phone,branch\nSam,Jones,{MEMBER_PHONE},Leeds\n"
+    await members.import_roster(world.rt.db, "demo", roster, region="GB", now=world.now())
 
 
 def _claim_value(card: dict[str, object]) -> str:
-    for block in card.get("blocks") or []:  # type: ignore[attr-defined]
+    return _button_value(card, CLAIM_ACTION)
+
+
+def _button_value(message: dict[str, object], action_id: str) -> str:
+    for block in message.get("blocks") or []:  # type: ignore[attr-defined]
         for element in block.get("elements", []):
-            if element.get("action_id") == CLAIM_ACTION:
+            if element.get("action_id") == action_id:
                 return str(element["value"])
-    raise RuntimeError("the support card has no Claim button")
+    raise RuntimeError(f"the message has no {action_id} button")
 
 
 def _plain(text: str) -> str:

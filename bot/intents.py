@@ -22,3 +22,13 @@ class Kind(StrEnum):
     CARD = "card"
     # Something a coordinator must see, in the support channel.
     ALERT = "alert"
+    # Redraw a user's App Home (their queue).
+    HOME = "home"
+    # A message to one user in their DM with the app.
+    DM = "dm"
+    # A text Turnout sent for the activist (a script), shown in the thread.
+    POST_SENT = "post_sent"
+    # Download a roster CSV an organiser shared in their DM and DM them its preview.
+    IMPORT_PREVIEW = "import_preview"
+    # Import a previewed roster (the organiser clicked Import) and DM the result.
+    IMPORT_RUN = "import_run"

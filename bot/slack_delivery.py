@@ -11,10 +11,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from bot import blocks
+from bot import blocks, gate, home, upload_jobs
 from bot.intents import Kind
 from bot.phones import mask
-from bot.slack_outbox import GaveUp
+from bot.slack_outbox import GaveUp, Held
 from storage import conversations, messages, optouts, outbox, users
 from storage.models import Conversation, Member, Message, SlackDelivery
 
@@ -61,6 +61,11 @@ class Deliverer:
             Kind.CLAIMED: self._claimed,
             Kind.CARD: self._card,
             Kind.ALERT: self._alert,
+            Kind.HOME: self._home,
+            Kind.DM: self._dm,
+            Kind.POST_SENT: self._post_sent,
+            Kind.IMPORT_PREVIEW: self._import_preview,
+            Kind.IMPORT_RUN: self._import_run,
         }
 
     async def deliver(self, delivery: SlackDelivery) -> None:
@@ -93,10 +98,12 @@ class Deliverer:
         assert owner is not None
         if conversation.thread_owner_id == owner and conversation.thread_ts:
             return conversation.thread_ts
-        channel = await self.dm_channel(owner)
         async with self.rt.db.sessions() as session:
+            if not await gate.may_see(session, owner, conversation.campaign_id):
+                raise Held(f"{owner} has not agreed to the data-protection terms")
             member = await conversations.member_of(session, conversation)
             opted_out = await optouts.is_opted_out(session, conversation.phone)
+        channel = await self.dm_channel(owner)
         text, card = blocks.member_card(conversation, member, opted_out=opted_out)
         ts = await self.worker.post_once(
             delivery, f"card:{conversation.id}:{owner}", channel=channel, text=text, blocks=card
@@ -211,6 +218,17 @@ class Deliverer:
         if not (message.slack_channel and message.slack_ts):
             return  # not shown in Slack (yet)
         wanted = REACTIONS.get(message.status, "hourglass_flowing_sand")
+        if message.author_id is None:
+            # Turnout posted this text itself, so it can show the state in words.
+            text, body = blocks.sent_text(message.body, WORDS[wanted], message.status_reason)
+            await self.worker.call(
+                "chat.update",
+                channel=message.slack_channel,
+                ts=message.slack_ts,
+                text=text,
+                blocks=body,
+            )
+            return
         if message.slack_reaction != wanted:
             await self._react(message.slack_channel, message.slack_ts, wanted)
             if message.slack_reaction:
@@ -259,7 +277,10 @@ class Deliverer:
         conversation, _ = await self._load(delivery)
         text = str(delivery.payload.get("text", ""))
         key = f"note:{delivery.id}"
-        if conversation.owner_id is not None:
+        channel, thread = delivery.payload.get("channel"), delivery.payload.get("thread_ts")
+        if isinstance(channel, str) and isinstance(thread, str):
+            await self.worker.post_once(delivery, key, channel=channel, text=text, thread_ts=thread)
+        elif conversation.owner_id is not None:
             thread_ts = await self.ensure_thread(delivery, conversation)
             assert conversation.dm_channel is not None
             await self.worker.post_once(
@@ -359,3 +380,60 @@ class Deliverer:
             channel=support,
             text=str(delivery.payload.get("text", "")),
         )
+
+    async def _home(self, delivery: SlackDelivery) -> None:
+        user = str(delivery.payload["user"])
+        async with self.rt.db.sessions() as session:
+            view = await home.render(session, self.rt, user)
+        await self.worker.call("views.publish", user_id=user, view=view)
+
+    async def _dm(self, delivery: SlackDelivery) -> None:
+        user = str(delivery.payload["user"])
+        channel = await self.dm_channel(user)
+        payload = delivery.payload
+        await self.worker.post_once(
+            delivery,
+            f"dm:{delivery.id}",
+            channel=channel,
+            text=str(payload.get("text", "")),
+            blocks=payload.get("blocks"),
+        )
+
+    async def _post_sent(self, delivery: SlackDelivery) -> None:
+        """Show a text Turnout sent (the initial script) as a reply in the thread."""
+        conversation, message = await self._load(delivery)
+        assert message is not None
+        if conversation.owner_id is None:
+            return
+        thread_ts = await self.ensure_thread(delivery, conversation)
+        assert conversation.dm_channel is not None
+        wanted = REACTIONS.get(message.status, "hourglass_flowing_sand")
+        text, body = blocks.sent_text(message.body, WORDS[wanted], message.status_reason)
+        ts = await self.worker.post_once(
+            delivery,
+            f"sent:{message.id}",
+            channel=conversation.dm_channel,
+            text=text,
+            blocks=body,
+            thread_ts=thread_ts,
+        )
+        async with self.rt.db.transaction() as session:
+            row = await messages.get(session, message.id)
+            assert row is not None
+            row.slack_channel, row.slack_ts = conversation.dm_channel, ts
+            # The state may have moved on while this was posted.
+            await outbox.enqueue(
+                session,
+                Kind.SMS_STATE,
+                now=self.rt.now(),
+                conversation_id=conversation.id,
+                message_id=message.id,
+            )
+
+    # -- roster uploads (the work lives in bot.upload_jobs) ------------------------
+
+    async def _import_preview(self, delivery: SlackDelivery) -> None:
+        await upload_jobs.preview(self, delivery)
+
+    async def _import_run(self, delivery: SlackDelivery) -> None:
+        await upload_jobs.run_import(self, delivery)

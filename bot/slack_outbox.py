@@ -46,6 +46,10 @@ class GaveUp(Exception):
     """Slack refused in a way retrying cannot fix (channel_not_found, ...)."""
 
 
+class Held(Exception):
+    """Not to be shown yet: the owner has not agreed to the data-protection terms."""
+
+
 class SlackOutbox(Worker):
     name = "slack-outbox"
 
@@ -101,6 +105,13 @@ class SlackOutbox(Worker):
         except GaveUp as refused:
             await self._finish(delivery, status="failed", error=str(refused))
             await self.deliverer.gave_up(delivery, str(refused))
+        except Held as held:
+            await self._finish(delivery, status="held", error=str(held))
+        except Exception as bug:
+            # Not Slack's doing: retrying the same code on the same row would fail the
+            # same way, so it is parked as failed, with the traceback in the log.
+            log.exception("slack delivery %s (%s) crashed", delivery.id, delivery.kind)
+            await self._finish(delivery, status="failed", error=f"{type(bug).__name__}: {bug}")
         else:
             await self._finish(delivery, status="done")
 
@@ -120,7 +131,7 @@ class SlackOutbox(Worker):
             row.result_ts = delivery.result_ts
             if status == "pending":
                 row.not_before = now + timedelta(seconds=wait)
-            else:
+            elif status in ("done", "failed"):
                 row.done_at = now
         if status == "failed":
             log.warning("slack delivery %s (%s) failed: %s", delivery.id, delivery.kind, error)
@@ -228,4 +239,4 @@ def _retry_after(headers: Any) -> float:
     return 1.0
 
 
-__all__ = ["Deferred", "GaveUp", "Kind", "SlackOutbox"]
+__all__ = ["Deferred", "GaveUp", "Held", "Kind", "SlackOutbox"]

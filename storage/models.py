@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -87,9 +88,14 @@ class SlackUser(Base):
 
 
 class Conversation(Base):
-    """One member's text conversation: the bridge between a phone and a thread."""
+    """One member's text conversation: the bridge between a phone and a thread.
+
+    A member of a campaign has at most one; assigning a member to an
+    activist creates it (state "queued" until the first text is sent).
+    """
 
     __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("campaign_id", "member_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), index=True)
@@ -106,8 +112,24 @@ class Conversation(Base):
     claim_ts: Mapped[str | None] = mapped_column(String(32))
     last_inbound_at: Mapped[datetime | None]
     last_outbound_at: Mapped[datetime | None]
+    assigned_at: Mapped[datetime | None]
+    initial_sent_at: Mapped[datetime | None]
+    # Why a queued member cannot be texted (a script field they lack), if so.
+    skipped_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class Agreement(Base):
+    """An activist's acceptance of a campaign's data-protection terms."""
+
+    __tablename__ = "agreements"
+    __table_args__ = (UniqueConstraint("user_id", "campaign_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    agreed_at: Mapped[datetime]
 
 
 class ConversationThread(Base):
@@ -216,3 +238,27 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PendingImport(Base):
+    """A roster CSV an organiser uploaded to the app's DM, held until they confirm it.
+
+    The file is kept so that the Import button imports exactly what the preview
+    described, whatever happens to the Slack file meanwhile; its content is
+    emptied once imported or cancelled, as member data is kept no longer than
+    needed. ``file_id`` is Slack's, so a retried preview finds its own row.
+    """
+
+    __tablename__ = "pending_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    file_id: Mapped[str] = mapped_column(String(32), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # pending -> importing -> imported; pending -> cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime]
+    imported_at: Mapped[datetime | None]
+    report: Mapped[dict[str, Any] | None]

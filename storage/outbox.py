@@ -54,7 +54,7 @@ async def due_ids(session: AsyncSession, now: datetime, lease: timedelta, limit:
     blocked = exists().where(
         earlier.conversation_id == SlackDelivery.conversation_id,
         earlier.id < SlackDelivery.id,
-        earlier.status.in_(("pending", "sending")),
+        earlier.status.in_(("pending", "sending", "held")),
     )
     result = await session.execute(
         select(SlackDelivery.id)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bot.fakes.world import World
 from storage import conversations
-from storage.models import Base, Campaign, Conversation, Member
+from storage.models import Agreement, Base, Campaign, Conversation, Member
 
 ALICE = "U0ALICE"
 BOB = "U0BOB"
@@ -23,7 +23,9 @@ async def add_member(
     first: str = "Sam",
     last: str = "Jones",
     branch: str = "Leeds",
+    agreed: tuple[str, ...] = (ALICE, BOB),
 ) -> Member:
+    """A member of a bare campaign whose terms `agreed` have already accepted."""
     now = datetime.now(UTC)
     async with world.rt.db.transaction() as session:
         campaign = (await session.execute(select(Campaign).limit(1))).scalar_one_or_none()
@@ -32,12 +34,14 @@ async def add_member(
                 slug="test",
                 name="Test ballot",
                 state="active",
-                config={},
+                config={"data_protection": "Keep members' data safe."},
                 created_at=now,
                 updated_at=now,
             )
             session.add(campaign)
             await session.flush()
+            for user in agreed:
+                session.add(Agreement(user_id=user, campaign_id=campaign.id, agreed_at=now))
         member = Member(
             campaign_id=campaign.id,
             phone=phone,

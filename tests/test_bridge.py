@@ -7,6 +7,7 @@ requests and the local fakes; assertions are on what the fakes received.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from bot.blocks import CLAIM_ACTION
 from bot.fakes.world import PUBLIC_BASE_URL, SUPPORT_CHANNEL, World
@@ -146,7 +147,9 @@ async def test_two_workers_racing_send_each_text_once(world: World) -> None:
     dm, thread_ts = await started_thread(world)
     for n in range(6):
         await world.activist_writes(ALICE, dm, thread_ts, f"message {n}")
-    first, second = SmsOutbox(world.rt, rate_per_second=0), SmsOutbox(world.rt, rate_per_second=0)
+    grace = timedelta(seconds=0.2)
+    first = SmsOutbox(world.rt, rate_per_second=0, unknown_grace=grace)
+    second = SmsOutbox(world.rt, rate_per_second=0, unknown_grace=grace)
     await asyncio.gather(first.drain(), second.drain(), first.drain(), second.drain())
     assert [m["body"] for m in world.twilio.sent_to(SAM_PHONE)] == [
         f"message {n}" for n in range(6)

@@ -95,7 +95,8 @@ def test_manifest_is_major_version_1(manifest: dict[str, Any]) -> None:
 def test_turnout_slash_command_exists(manifest: dict[str, Any]) -> None:
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
     assert "/turnout" in commands
-    assert commands["/turnout"]["should_escape"] is False
+    # Escaping turns @mentions into <@U123|name>, so commands name users by id.
+    assert commands["/turnout"]["should_escape"] is True
     assert "commands" in _bot_scopes(manifest)
 
 

@@ -11,6 +11,7 @@ import copy
 import hashlib
 from collections.abc import Callable
 
+from bot.fakes import _slack_files
 from bot.fakes._slack_workspace import JSON, SlackError, Upload, Workspace, need
 
 Method = Callable[[Workspace, JSON], JSON]
@@ -260,3 +261,10 @@ def files_complete_upload_external(ws: Workspace, params: JSON) -> JSON:
             {"id": item["id"], "name": upload.filename, "title": title, "size": upload.length}
         )
     return {"files": done}
+
+
+@_method("files.info")
+def files_info(ws: Workspace, params: JSON) -> JSON:
+    """A file someone shared (see ``FakeSlack.share_file_as_user``)."""
+    need(params, "file")
+    return _slack_files.info(ws, params["file"])

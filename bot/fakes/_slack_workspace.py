@@ -11,7 +11,10 @@ import copy
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.fakes._slack_files import SharedFile
 
 JSON = dict[str, Any]
 APP_ID = "A0TURNOUT"
@@ -61,6 +64,8 @@ class Workspace:
         self.modals: dict[str, JSON] = {}
         self.files: dict[str, Upload] = {}
         self.uploads: list[JSON] = []
+        self.shared_files: dict[str, SharedFile] = {}
+        self.file_downloads: list[str] = []
         self.triggers: set[str] = set()
         self._last_micros = 0
 
@@ -180,6 +185,9 @@ class Workspace:
             out.update(bot_id=message["bot_id"], app_id=APP_ID)
         for name in ("blocks", "edited", "reactions", "thread_ts"):
             if message[name]:
+                out[name] = copy.deepcopy(message[name])
+        for name in ("subtype", "files"):  # only shared files' messages have these
+            if message.get(name):
                 out[name] = copy.deepcopy(message[name])
         if include_metadata and message["metadata"]:
             out["metadata"] = copy.deepcopy(message["metadata"])

@@ -6,9 +6,10 @@ retry logic as production. It keeps the Slack rules Turnout depends on: unique i
 ``ts`` values, threads, bot-only edits, reaction errors, metadata returned only on request,
 429s with ``Retry-After``. Everything it receives is recorded so tests can assert on it.
 
-The workspace state lives in ``_slack_workspace``, the Web API methods in ``_slack_api`` and
-Slack's requests to the app (events, commands, interactions) in ``_slack_requests``, and
-the same requests pushed over a Socket Mode WebSocket in ``_slack_socket``.
+The workspace state lives in ``_slack_workspace``, the Web API methods in ``_slack_api``,
+Slack's requests to the app (events, commands, interactions) in ``_slack_requests``, the
+same requests pushed over a Socket Mode WebSocket in ``_slack_socket``, and files humans
+share (with their token-guarded downloads) in ``_slack_files``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.fakes._slack_api import METHODS
+from bot.fakes._slack_files import SlackFiles
 from bot.fakes._slack_requests import ResponseTarget
 from bot.fakes._slack_socket import CONNECTIONS_OPEN, DEFAULT_APP_TOKEN, SlackSocket
 from bot.fakes._slack_workspace import JSON, SlackError, Workspace, flag
@@ -127,7 +129,7 @@ async def _read_params(request: web.Request) -> JSON:
     return params
 
 
-class FakeSlack(SlackSocket):
+class FakeSlack(SlackSocket, SlackFiles):
     """An in-process Slack workspace with one bot, served on an ephemeral local port."""
 
     def __init__(
@@ -161,6 +163,7 @@ class FakeSlack(SlackSocket):
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
+        app.router.add_get("/files-pri/{team_file}/{tail:.+}", self._handle_file_download)
         app.router.add_post("/response_url/{rid}", self._handle_response_url)
         app.router.add_get("/socket/{ticket}", self._handle_socket)
         # A short shutdown grace: stop() must not wait on requests held by delay().

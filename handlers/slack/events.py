@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import outbound
+from bot import outbound, uploads
 from bot.runtime import Runtime
 
 IGNORED_SUBTYPES = frozenset({"bot_message", "channel_join", "channel_leave", "thread_broadcast"})
@@ -21,6 +21,16 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     @app.event("message")
     async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("channel_type") != "im":
+            return
+        if _is_upload(event):
+            await uploads.receive_upload(
+                rt,
+                user=event["user"],
+                channel=event["channel"],
+                files=event["files"],
+                text=event.get("text") or "",
+                event_id=body.get("event_id"),
+            )
             return
         event_id = body.get("event_id")
         subtype = event.get("subtype")
@@ -42,6 +52,17 @@ def register(app: AsyncApp, rt: Runtime) -> None:
                 text=event.get("text") or "",
             ),
         )
+
+
+def _is_upload(event: dict[str, Any]) -> bool:
+    """A person sharing files in the DM itself; a file in a member's thread is a reply."""
+    return (
+        event.get("subtype") == "file_share"
+        and bool(event.get("files"))
+        and not event.get("bot_id")
+        and "user" in event
+        and event.get("thread_ts") in (None, event.get("ts"))
+    )
 
 
 async def _edited(
