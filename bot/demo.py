@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot import campaigns, members
 from bot.blocks import CLAIM_ACTION
-from bot.fakes.world import SUPPORT_CHANNEL, World
+from bot.fakes.world import ADMIN, SUPPORT_CHANNEL, World
 from bot.gate import AGREE_ACTION
+from bot.home import SEND_NEXT_ACTION
 
 MEMBER_PHONE = "+447400123456"
 DEMO_CAMPAIGN = """\
 slug: demo
 name: Demo ballot
-timezone: UTC
-texting_hours: {start: "00:00", end: "23:59"}
+timezone: Europe/London
+texting_hours: {start: "09:00", end: "21:00"}
 ballot_closes: 2099-11-04T12:00:00+00:00
 data_protection: >
   You are handling members' personal data on the union's behalf. Use it
@@ -31,15 +36,21 @@ data_protection: >
 initial: Hi {first_name}, it's {activist_first_name} from {branch}. Have you voted yet?
 """
 ACTIVIST = "U0ALICE"
+BATCH = [
+    ("Priya", "Patel", "07400 100002"),
+    ("Tom", "Evans", "+44 7400 100003"),
+    ("Zoë", "Smith", "447400100004"),
+]
 
 
 async def run_demo(database_url: str | None = None) -> int:
     logging.getLogger().setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="turnout-demo-") as tmp:
         url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
-        world = await World.start(url)
+        world = await World.start(url, clock=_midday_clock())
         try:
             await _story(world)
+            await _batch(world)
         finally:
             await world.stop()
     return 0
@@ -97,7 +108,44 @@ async def _story(world: World) -> None:
         "\nSam's <!channel> arrived as the characters typed: "
         + ("it pinged nobody." if not pinged else f"LIVE TOKENS {pinged}")
     )
-    _say("Done: text in, Claim, thread, reply, SMS out, delivery report, and back again.")
+    _say("Done: text in, Claim, thread, reply, SMS out, delivery report, and back again.\n")
+
+
+async def _batch(world: World) -> None:
+    _say("An organiser hands Alice a batch; she texts it one click per member.\n")
+    roster = "first_name,last_name,phone,branch\n" + "".join(
+        f"{first},{last},{phone},Leeds\n" for first, last, phone in BATCH
+    )
+    report = await members.import_roster(world.rt.db, "demo", roster, region="GB", now=world.now())
+    _say(f"TURNOUT  members import: {report.created} new members")
+    url = world.service.url + "/slack/events"
+    _, reply = await world.slack.send_command(
+        url, user_id=ADMIN, text=f"assign <@{ACTIVIST}|alice> {len(BATCH)} branch:Leeds"
+    )
+    _slack("organiser", f"/turnout assign @alice {len(BATCH)} branch:Leeds -> {reply}")
+    await world.drain()
+    for _ in BATCH:
+        value = _home_button(world, SEND_NEXT_ACTION)
+        _slack("Alice's Home", "presses Send next")
+        await world.click(ACTIVIST, SEND_NEXT_ACTION, value)
+        await world.drain()
+    for sms in world.twilio.messages[-len(BATCH) :]:
+        _phone(f"{sms['to']} receives: {sms['body']}")
+    _, reply = await world.slack.send_command(url, user_id=ACTIVIST, text="next")
+    _slack("Alice", f"/turnout next -> {reply}")
+    _say("Done: a batch assigned and texted, one click each, each in its own thread.")
+
+
+def _home_button(world: World, action_id: str) -> str:
+    view = world.slack.home_view(ACTIVIST) or {}
+    return _button_value(view, action_id)
+
+
+def _midday_clock() -> Callable[[], datetime]:
+    """Today at noon in London, running on: the demo is inside texting hours whenever run."""
+    start = time.monotonic()
+    noon = datetime.now(ZoneInfo("Europe/London")).replace(hour=12, minute=0, second=0)
+    return lambda: (noon + timedelta(seconds=time.monotonic() - start)).astimezone(UTC)
 
 
 async def _claim(world: World, card: dict[str, object]) -> None:

@@ -18,7 +18,10 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.campaign_file import CampaignFileError
+from bot.campaigns import spec_of
 from bot.importer import DuplicateGroup, RejectedRow, RosterError, RosterPlan, read_roster
+from bot.templates import fields_in
 from storage import campaigns, members
 from storage.db import Database
 from storage.models import Campaign
@@ -52,6 +55,8 @@ class ImportReport:
     strict: bool = False
     refused: bool = False
     """True when strict mode refused the file: nothing was written."""
+    script_fields_missing: set[str] = field(default_factory=set)
+    """Fields the campaign's scripts use that no column of this file provides."""
 
     @property
     def duplicates_merged(self) -> int:
@@ -82,6 +87,12 @@ class ImportReport:
         if self.custom_fields:
             lines.append(f"  Custom fields: {', '.join(sorted(self.custom_fields))}")
         lines.extend(f"  Note: {note}" for note in self.notes)
+        if self.script_fields_missing:
+            names = ", ".join(f"{{{n}}}" for n in sorted(self.script_fields_missing))
+            lines.append(
+                f"  Warning: the campaign's scripts use {names}, which no column of this file "
+                "provides: those scripts cannot be sent to these members"
+            )
         if self.rejected:
             lines.append("Rejected rows:")
             lines.extend(_listed(self.rejected, limit, _rejected_line))
@@ -129,6 +140,7 @@ async def import_roster(
             if found is None:
                 raise RosterError(await _unknown_campaign(session, campaign))
             report = _report(found.slug, plan, strict)
+            report.script_fields_missing = report.missing_fields(_script_fields(found))
             phones = [row.phone for row in plan.rows]
             report.already_opted_out = len(await members.opted_out_phones(session, phones))
             if strict and plan.rejected:
@@ -151,6 +163,16 @@ async def import_roster(
             return report
     except _Refused as refused:
         return refused.report
+
+
+def _script_fields(campaign: Campaign) -> set[str]:
+    """Every field the campaign's templates use (none if its settings are unreadable)."""
+    try:
+        spec = spec_of(campaign)
+    except CampaignFileError:
+        return set()
+    texts = [spec.initial, *spec.scripts.values()]
+    return {name for text in texts for name in fields_in(text)}
 
 
 class _Refused(Exception):

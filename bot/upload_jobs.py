@@ -27,7 +27,7 @@ from bot.runtime import Runtime
 from bot.slack_outbox import Deferred, GaveUp
 from bot.text import escape_for_slack
 from bot.upload_blocks import Preview, preview_message
-from bot.uploads import MAX_UPLOAD_BYTES, tell, too_big
+from bot.uploads import MAX_UPLOAD_BYTES, refusal, tell, too_big
 from storage import campaigns as stored_campaigns
 from storage import events, members, uploads
 from storage.models import Campaign, SlackDelivery
@@ -58,7 +58,7 @@ async def preview(deliverer: Deliverer, delivery: SlackDelivery) -> None:
         content = await fetch(deliverer, file_id)
         plan = await asyncio.to_thread(read_roster, content, region=rt.settings.default_region)
     except (UploadRefused, RosterError) as exc:
-        await _tell(rt, user, f":x: I can't import {name}: {exc}")
+        await _tell(rt, user, f":x: I can't import {name}: {escape_for_slack(str(exc))}")
         return
     async with rt.db.transaction() as session:
         campaign = await stored_campaigns.get(session, int(payload["campaign_id"]))
@@ -118,9 +118,10 @@ async def fetch(deliverer: Deliverer, file_id: str) -> bytes:
         info = (await deliverer.worker.call("files.info", file=file_id)).get("file") or {}
     except GaveUp as refused:
         raise UploadRefused(f"Slack would not describe the file ({refused})") from None
-    url, size = info.get("url_private_download") or info.get("url_private"), info.get("size")
-    if isinstance(size, int) and size > MAX_UPLOAD_BYTES:
-        raise UploadRefused(too_big("it", size))
+    problem = refusal(info)  # the event may have carried only a stub
+    if problem is not None:
+        raise UploadRefused(problem)
+    url = info.get("url_private_download") or info.get("url_private")
     if not isinstance(url, str) or not is_slack_url(url, rt.settings.slack_api_url):
         raise UploadRefused("Slack gave no download link on its own servers")
     token = rt.settings.slack_bot_token
@@ -165,7 +166,7 @@ async def _read_limited(response: aiohttp.ClientResponse) -> bytes:
     async for chunk in response.content.iter_chunked(_CHUNK):
         total += len(chunk)
         if total > MAX_UPLOAD_BYTES:
-            raise UploadRefused(too_big("it", total))
+            raise UploadRefused(too_big(total))
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -190,7 +191,8 @@ async def run_import(deliverer: Deliverer, delivery: SlackDelivery) -> None:
     except RosterError as exc:
         async with rt.db.transaction() as session:
             await uploads.back_to_pending(session, pending_id)
-            await tell(session, rt, user, f":x: Nothing from {name} was imported: {exc}")
+            why = escape_for_slack(str(exc))
+            await tell(session, rt, user, f":x: Nothing from {name} was imported: {why}")
         rt.wake()
         return
     async with rt.db.transaction() as session:

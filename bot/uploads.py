@@ -26,7 +26,14 @@ from storage import events, outbox
 from storage import uploads as stored
 from storage.models import PendingImport
 
-__all__ = ["MAX_UPLOAD_BYTES", "cancel_import", "confirm_import", "receive_upload", "tell"]
+__all__ = [
+    "MAX_UPLOAD_BYTES",
+    "cancel_import",
+    "confirm_import",
+    "receive_upload",
+    "refusal",
+    "tell",
+]
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 """Far above a national roster (27,000 members is about 2 MB), far below a mistake."""
@@ -76,17 +83,18 @@ async def _receive(
         return
     readable = []
     for shared in files:
-        refusal = _refusal(shared)
-        if refusal is None:
+        problem = refusal(shared)
+        if problem is None:
             readable.append(shared)
         else:
-            await tell(session, rt, user, refusal)
+            name = escape_for_slack(_name(shared))
+            await tell(session, rt, user, f"I can't import {name}: {problem}.")
     if not readable:
         return
     try:
         campaign = await campaigns.resolve(session, campaign_option(text))
     except campaigns.CampaignError as exc:
-        await tell(session, rt, user, f"I can't import that file: {exc}.")
+        await tell(session, rt, user, f"I can't import that file: {escape_for_slack(str(exc))}.")
         return
     if campaign.state == "closed":
         await tell(session, rt, user, f"Campaign `{campaign.slug}` is closed: {NOT_CLOSED}")
@@ -112,27 +120,31 @@ def _name(shared: Mapping[str, Any]) -> str:
     return str(shared.get("name") or shared.get("title") or shared.get("id") or "the file")
 
 
-def _refusal(shared: Mapping[str, Any]) -> str | None:
-    """Why a shared file cannot be a roster, or None if it may be one."""
-    name = escape_for_slack(_name(shared))
-    filetype = str(shared.get("filetype") or "").lower()
+def refusal(shared: Mapping[str, Any]) -> str | None:
+    """Why a shared file cannot be a roster ("it is not a CSV file"), or None if it may be.
+
+    A stub that Slack marks ``check_file_info`` carries no name or type yet;
+    it is let through and checked again once ``files.info`` describes it.
+    """
     if "id" not in shared:
-        return f"I could not see {name} (Slack gave no file id), so nothing was imported."
+        return "Slack gave no file id for it"
+    if shared.get("file_access") == "check_file_info":
+        return None
+    filetype = str(shared.get("filetype") or "").lower()
     if filetype not in CSV_FILETYPES and not _name(shared).lower().endswith(CSV_SUFFIXES):
-        excel = filetype.startswith("xls")
-        hint = " Save it from Excel as *CSV UTF-8* and upload that." if excel else ""
-        return f"{name} is not a CSV file, so I can't import members from it.{hint}"
+        excel = " (save it from Excel as *CSV UTF-8* and upload that)"
+        return "it is not a CSV file" + (excel if filetype.startswith("xls") else "")
     size = shared.get("size")
     if isinstance(size, int) and size > MAX_UPLOAD_BYTES:
-        return too_big(name, size)
+        return too_big(size)
     return None
 
 
-def too_big(name: str, size: int) -> str:
+def too_big(size: int) -> str:
     limit = MAX_UPLOAD_BYTES // (1024 * 1024)
     return (
-        f"{name} is {size / (1024 * 1024):.1f} MB, more than the {limit} MB a roster may be. "
-        "Split it into smaller files, or import it with `turnout members import`."
+        f"it is {size / (1024 * 1024):.1f} MB, more than the {limit} MB a roster may be: "
+        "split it, or import it with `turnout members import`"
     )
 
 

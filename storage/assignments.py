@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +38,22 @@ def _textable(campaign_id: int, branch: str | None):  # type: ignore[no-untyped-
     if branch is not None:
         query = query.where(func.lower(Member.branch) == branch.lower())
     return query
+
+
+def _queued() -> ColumnElement[bool]:
+    """Assigned members still waiting for their first text.
+
+    A conversation that began otherwise (the member texted in, someone
+    claimed it, the activist already wrote) is never sent the initial script.
+    """
+    return and_(
+        Conversation.assigned_at.is_not(None),
+        Conversation.state == "open",
+        Conversation.initial_sent_at.is_(None),
+        Conversation.last_outbound_at.is_(None),
+        Conversation.skipped_reason.is_(None),
+        Conversation.member_id.is_not(None),
+    )
 
 
 async def free_members(
@@ -111,13 +127,7 @@ async def owned(
 async def next_in_queue(
     session: AsyncSession, owner_id: str, campaign_id: int | None = None
 ) -> Conversation | None:
-    query = select(Conversation).where(
-        Conversation.owner_id == owner_id,
-        Conversation.state == "open",
-        Conversation.initial_sent_at.is_(None),
-        Conversation.skipped_reason.is_(None),
-        Conversation.member_id.is_not(None),
-    )
+    query = select(Conversation).where(Conversation.owner_id == owner_id, _queued())
     if campaign_id is not None:
         query = query.where(Conversation.campaign_id == campaign_id)
     return (await session.execute(query.order_by(Conversation.id).limit(1))).scalar_one_or_none()
@@ -132,11 +142,11 @@ async def queue_counts(session: AsyncSession, owner_id: str) -> dict[int, dict[s
             Conversation.last_inbound_at > Conversation.last_outbound_at,
         ),
     )
-    unsent = and_(Conversation.initial_sent_at.is_(None), Conversation.skipped_reason.is_(None))
+    unsent = _queued()
     result = await session.execute(
         select(
             Conversation.campaign_id,
-            func.count().filter(unsent, Conversation.state == "open"),
+            func.count().filter(unsent),
             func.count().filter(Conversation.initial_sent_at.is_not(None)),
             func.count().filter(waiting),
         )

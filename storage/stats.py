@@ -55,10 +55,8 @@ async def campaign_figures(session: AsyncSession, campaign_id: int) -> dict[str,
                 distinct(case((Conversation.initial_sent_at.is_not(None), Conversation.id)))
             ),
             func.count(case((and_(out, Message.status.in_(SENT)), Message.id))),
-            func.count(case((and_(out, Message.status.in_(("delivered", "read"))), Message.id))),
-            func.count(
-                case((and_(out, Message.status.in_(("failed", "undelivered"))), Message.id))
-            ),
+            func.count(case((delivered, Message.id))),
+            func.count(case((failed, Message.id))),
             func.count(case((inbound, Message.id))),
             func.count(distinct(case((inbound, Conversation.id)))),
         )
@@ -68,11 +66,10 @@ async def campaign_figures(session: AsyncSession, campaign_id: int) -> dict[str,
         .where(Conversation.campaign_id == campaign_id)
         .group_by(Member.branch)
     )
-    for branch, texted, sent, delivered, failed, replies, replied in texts.all():
+    for branch, *counts in texts.all():
         figures = per_branch.setdefault(branch or "", Figures())
-        figures.texted, figures.texts_sent = int(texted), int(sent)
-        figures.delivered, figures.failed = int(delivered), int(failed)
-        figures.replies, figures.replied = int(replies), int(replied)
+        figures.texted, figures.texts_sent, figures.delivered = map(int, counts[:3])
+        figures.failed, figures.replies, figures.replied = map(int, counts[3:])
     return per_branch
 
 

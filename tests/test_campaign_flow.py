@@ -20,7 +20,7 @@ from bot.gate import AGREE_ACTION
 from bot.home import SEND_NEXT_ACTION
 from bot.sending import SKIP_ACTION
 from storage import optouts
-from storage.models import Conversation, Message
+from storage.models import Campaign, Conversation, Message
 from tests.helpers import ALICE, BOB, rows
 
 CAMPAIGN = """\
@@ -293,3 +293,42 @@ async def test_release_sends_later_replies_to_support(world: World) -> None:
     await world.drain()
     [card] = world.slack.messages(SUPPORT_CHANNEL)
     assert "Who was that?" in dump(card["blocks"])
+
+
+async def test_import_warns_of_script_fields_no_column_provides(
+    world: World, tmp_path: Path
+) -> None:
+    path = tmp_path / "campaign.yml"
+    path.write_text(CAMPAIGN.replace("Brilliant,", "Brilliant {department},"), encoding="utf-8")
+    await campaigns.load_campaign(world.rt.db, path, world.now())
+    no_department = "first_name,phone,branch\nSam,07400100001,Leeds\n"
+    report = await members.import_roster(
+        world.rt.db, "pay-ballot", no_department, region="GB", now=world.now()
+    )
+    assert report.script_fields_missing == {"department"}
+    assert "{department}, which no column of this file provides" in report.summary()
+    with_department = await members.import_roster(
+        world.rt.db, "pay-ballot", ROSTER, region="GB", now=world.now()
+    )
+    assert with_department.script_fields_missing == set()
+
+
+async def test_a_member_who_texted_in_first_is_never_sent_the_initial_script(
+    world: World,
+) -> None:
+    [campaign] = await rows(world, Campaign)
+    await click(world, ALICE, AGREE_ACTION, str(campaign.id))
+    await world.member_texts(LEEDS_PHONES[0], "Hello, who is this?")
+    await world.drain()
+    [card] = world.slack.messages(SUPPORT_CHANNEL)
+    [conversation] = await rows(world, Conversation)
+    await world.click(
+        ALICE,
+        "conversation_claim",
+        str(conversation.id),
+        channel_id=SUPPORT_CHANNEL,
+        message_ts=card["ts"],
+    )
+    await world.drain()
+    assert "queue is empty" in await command(world, ALICE, "next")
+    assert world.twilio.messages == []

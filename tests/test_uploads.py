@@ -235,7 +235,7 @@ async def test_only_organisers_can_upload_or_click(world: World) -> None:
 async def test_a_file_that_is_not_csv_is_refused_without_download(world: World) -> None:
     await upload(world, ORGANISER, b"PK\x03\x04...", filename="members.xlsx", filetype="xlsx")
     told = last_dm(world, ORGANISER)
-    assert "members.xlsx is not a CSV file" in told and "CSV UTF-8" in told
+    assert "I can't import members.xlsx: it is not a CSV file" in told and "CSV UTF-8" in told
     assert world.slack.file_downloads == []
     assert await count(world, PendingImport) == 0
 
@@ -257,6 +257,35 @@ async def test_a_file_that_cannot_be_read_is_explained(world: World) -> None:
     told = last_dm(world, ORGANISER)
     assert "I can't import members.csv" in told and "no phone column" in told
     assert await count(world, PendingImport) == 0
+
+
+async def send(world: World, event: dict[str, Any]) -> None:
+    status, _ = await world.slack.send_event(world.service.url + "/slack/events", event)
+    assert status == 200
+    await world.drain()
+
+
+async def test_a_file_too_big_or_gone_is_explained(world: World) -> None:
+    channel = world.slack.dm_channel(ORGANISER)
+    event = world.slack.share_file_as_user(channel, ORGANISER, "members.csv", ROSTER)
+    event["files"][0]["size"] = 25 * 1024 * 1024
+    await send(world, event)
+    assert "it is 25.0 MB, more than the 20 MB" in last_dm(world, ORGANISER)
+
+    event = world.slack.share_file_as_user(channel, ORGANISER, "members.csv", ROSTER)
+    del world.slack.workspace.shared_files[event["files"][0]["id"]]
+    await send(world, event)
+    assert "file_not_found" in last_dm(world, ORGANISER)
+    assert world.slack.file_downloads == []
+    assert await count(world, PendingImport) == 0
+
+
+async def test_a_file_stub_is_looked_up_before_it_is_read(world: World) -> None:
+    channel = world.slack.dm_channel(ORGANISER)
+    event = world.slack.share_file_as_user(channel, ORGANISER, "members.csv", ROSTER)
+    event["files"] = [{"id": event["files"][0]["id"], "file_access": "check_file_info"}]
+    await send(world, event)
+    assert figures(preview_of(world, ORGANISER))["Importable"] == 4
 
 
 async def test_the_fake_serves_a_shared_file_only_with_the_bot_token(world: World) -> None:
