@@ -7,6 +7,7 @@ requests and the local fakes; assertions are on what the fakes received.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import timedelta
 
 from bot.blocks import CLAIM_ACTION
@@ -355,3 +356,46 @@ async def test_bot_messages_are_never_texted(world: World) -> None:
     await world.slack.send_event(world.service.url + "/slack/events", event)
     await world.drain()
     assert world.twilio.sent_to(SAM_PHONE) == []
+
+
+async def test_a_repeated_inbound_webhook_is_stored_and_posted_once(world: World) -> None:
+    conversation_id = await owned_conversation(world)
+    sid = "SM" + "ab" * 16
+    for _ in range(3):
+        status, _ = await world.member_texts(SAM_PHONE, "Just the once", message_sid=sid)
+        assert status == 200
+    await world.drain()
+    assert await count(world, Message, direction="in") == 1
+    dm, thread_ts = await thread_for(world, conversation_id)
+    texts = [world.slack.rendered_text(m) for m in world.slack.thread(dm, thread_ts)]
+    assert sum("Just the once" in t for t in texts) == 1
+
+
+async def test_posts_to_one_channel_are_paced(database_url: str) -> None:
+    from bot.app import WorkerOptions
+
+    paced = WorkerOptions(
+        sms_rate_per_second=0,
+        slack_posts_per_second=4,
+        slack_burst=1,
+        poll_interval=0.05,
+        unknown_grace=timedelta(seconds=0.2),
+        run_workers=False,
+    )
+    world = await World.start(database_url, options=paced)
+    try:
+        conversation_id = await owned_conversation(world)
+        for n in range(4):
+            await world.member_texts(SAM_PHONE, f"text {n}")
+        await world.drain()
+        dm, _ = await thread_for(world, conversation_id)
+        posts = [
+            c.at
+            for c in world.slack.calls
+            if c.method == "chat.postMessage" and c.params.get("channel") == dm
+        ]
+        assert len(posts) == 5  # the card, then four replies
+        gaps = [b - a for a, b in itertools.pairwise(posts)]
+        assert min(gaps) >= 0.2  # 4 a second: never two posts in the same quarter second
+    finally:
+        await world.stop()

@@ -332,3 +332,35 @@ async def test_a_member_who_texted_in_first_is_never_sent_the_initial_script(
     await world.drain()
     assert "queue is empty" in await command(world, ALICE, "next")
     assert world.twilio.messages == []
+
+
+async def test_unassign_and_reassign_move_members(world: World) -> None:
+    await command(world, ADMIN, "assign <@U0ALICE|alice> 4 branch:Leeds")
+    await click(world, ALICE, AGREE_ACTION, str(home_button(world, ALICE, AGREE_ACTION)))
+    await command(world, ALICE, "next")  # one texted, three unsent
+    assert "Took 3 unsent members back" in await command(world, ADMIN, "unassign <@U0ALICE|a>")
+    conversations = await rows(world, Conversation)
+    assert [c.owner_id for c in conversations].count(ALICE) == 1
+
+    reply = await command(world, ADMIN, "reassign <@U0ALICE|a> <@U0BOB|b>")
+    assert "Moved 1 conversations" in reply
+    [texted] = [c for c in await rows(world, Conversation) if c.initial_sent_at is not None]
+    assert texted.owner_id == BOB
+    # Bob has not agreed yet, so the texted conversation waits for him to agree.
+    assert world.slack.messages(world.slack.dm_channel(BOB)) != []
+    await click(world, BOB, AGREE_ACTION, str(home_button(world, BOB, AGREE_ACTION)))
+    [texted] = [c for c in await rows(world, Conversation) if c.initial_sent_at is not None]
+    assert texted.dm_channel == world.slack.dm_channel(BOB) and texted.thread_ts
+    history = world.slack.thread(texted.dm_channel, texted.thread_ts)[-1]
+    assert "Have you posted your ballot" in world.slack.rendered_text(history)
+
+
+async def test_a_paused_campaign_sends_nothing(world: World) -> None:
+    await command(world, ADMIN, "assign <@U0ALICE|alice> 2")
+    await click(world, ALICE, AGREE_ACTION, str(home_button(world, ALICE, AGREE_ACTION)))
+    assert "paused" in await command(world, ADMIN, "campaign pause pay-ballot")
+    assert "paused" in await command(world, ALICE, "next")
+    assert world.twilio.messages == []
+    assert "active" in await command(world, ADMIN, "campaign start pay-ballot")
+    assert (await command(world, ALICE, "next")).startswith("Texting ")
+    assert "pay-ballot" in await command(world, ADMIN, "campaign list")
