@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.campaign_file import CampaignSpec
+from bot.card_actions import RELEASE_ACTION, card_actions, outcome_label
 from bot.phones import mask
 from bot.text import escape_for_slack
 from storage.models import Conversation, Member
@@ -15,7 +17,7 @@ from storage.models import Conversation, Member
 Block = dict[str, Any]
 
 CLAIM_ACTION = "conversation_claim"
-RELEASE_ACTION = "conversation_release"
+__all__ = ["CLAIM_ACTION", "RELEASE_ACTION"]
 
 
 def member_label(member: Member | None, phone: str) -> str:
@@ -25,7 +27,11 @@ def member_label(member: Member | None, phone: str) -> str:
 
 
 def member_card(
-    conversation: Conversation, member: Member | None, *, opted_out: bool
+    conversation: Conversation,
+    member: Member | None,
+    *,
+    opted_out: bool,
+    spec: CampaignSpec | None = None,
 ) -> tuple[str, list[Block]]:
     """The parent message of a conversation thread in the activist's DM."""
     name = member_label(member, conversation.phone)
@@ -34,6 +40,9 @@ def member_card(
         facts.insert(0, f"*Branch:* {escape_for_slack(member.branch)}")
     status = ":no_entry_sign: Opted out — do not text" if opted_out else _status(conversation)
     facts.append(f"*Status:* {status}")
+    if conversation.outcome:
+        label = outcome_label(spec, conversation.outcome)
+        facts.append(f"*Outcome:* {escape_for_slack(label)}")
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": name[:150]}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in facts]},
@@ -49,28 +58,7 @@ def member_card(
         },
     ]
     if conversation.owner_id is not None:
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": RELEASE_ACTION,
-                        "text": {"type": "plain_text", "text": "Release"},
-                        "value": str(conversation.id),
-                        "confirm": {
-                            "title": {"type": "plain_text", "text": "Release this member?"},
-                            "text": {
-                                "type": "plain_text",
-                                "text": "Their replies will go to the support channel.",
-                            },
-                            "confirm": {"type": "plain_text", "text": "Release"},
-                            "deny": {"type": "plain_text", "text": "Keep"},
-                        },
-                    }
-                ],
-            }
-        )
+        blocks.extend(card_actions(conversation, spec, opted_out=opted_out))
     return f"Conversation with {escape_for_slack(name)}", blocks
 
 

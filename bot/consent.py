@@ -17,6 +17,7 @@ SOURCES = {
     "keyword": "the member texted {word}",
     "twilio": "Twilio reported the member opted out",
     "21610": "Twilio refused the text: the member has unsubscribed (error 21610)",
+    "button": "their activist recorded that they asked not to be texted",
 }
 
 

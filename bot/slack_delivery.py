@@ -12,11 +12,13 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from bot import blocks, gate, home, upload_jobs
+from bot.campaign_file import CampaignFileError, CampaignSpec
+from bot.campaigns import spec_of
 from bot.intents import Kind
 from bot.phones import mask
 from bot.slack_outbox import GaveUp, Held
 from storage import conversations, messages, optouts, outbox, users
-from storage.models import Conversation, Member, Message, SlackDelivery
+from storage.models import Campaign, Conversation, Member, Message, SlackDelivery
 
 if TYPE_CHECKING:
     from bot.slack_outbox import SlackOutbox
@@ -104,7 +106,9 @@ class Deliverer:
             member = await conversations.member_of(session, conversation)
             opted_out = await optouts.is_opted_out(session, conversation.phone)
         channel = await self.dm_channel(owner)
-        text, card = blocks.member_card(conversation, member, opted_out=opted_out)
+        text, card = blocks.member_card(
+            conversation, member, opted_out=opted_out, spec=await self._spec(conversation)
+        )
         ts = await self.worker.post_once(
             delivery, f"card:{conversation.id}:{owner}", channel=channel, text=text, blocks=card
         )
@@ -123,6 +127,22 @@ class Deliverer:
         conversation.dm_channel, conversation.thread_ts = channel, ts
         conversation.thread_owner_id = owner
         return ts
+
+    async def _spec(self, conversation: Conversation) -> CampaignSpec | None:
+        """The campaign's settings, for the card's outcomes and scripts (None if unreadable)."""
+        if conversation.campaign_id is None:
+            return None
+        async with self.rt.db.sessions() as session:
+            campaign = await session.get(Campaign, conversation.campaign_id)
+        if campaign is None:
+            return None
+        try:
+            return spec_of(campaign)
+        except CampaignFileError:
+            log.warning(
+                "campaign %s has unreadable settings; card shown without buttons", campaign.slug
+            )
+            return None
 
     async def dm_channel(self, user_id: str) -> str:
         async with self.rt.db.sessions() as session:
@@ -218,7 +238,7 @@ class Deliverer:
         if not (message.slack_channel and message.slack_ts):
             return  # not shown in Slack (yet)
         wanted = REACTIONS.get(message.status, "hourglass_flowing_sand")
-        if message.author_id is None:
+        if message.kind != "reply":
             # Turnout posted this text itself, so it can show the state in words.
             text, body = blocks.sent_text(message.body, WORDS[wanted], message.status_reason)
             await self.worker.call(
@@ -360,7 +380,9 @@ class Deliverer:
         async with self.rt.db.sessions() as session:
             member = await conversations.member_of(session, conversation)
             opted_out = await optouts.is_opted_out(session, conversation.phone)
-        text, card = blocks.member_card(conversation, member, opted_out=opted_out)
+        text, card = blocks.member_card(
+            conversation, member, opted_out=opted_out, spec=await self._spec(conversation)
+        )
         await self.worker.call(
             "chat.update",
             channel=conversation.dm_channel,

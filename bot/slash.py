@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import assignment, campaigns, roles, sending, stats
+from bot import assignment, campaigns, roles, scripts, sending, stats
 from bot.command_args import Args, CommandError, parse
 from bot.roles import NotAllowed, Role
 from bot.runtime import Runtime
@@ -118,9 +118,37 @@ async def _role(rt: Runtime, user: str, args: Args) -> Reply:
     )
 
 
+async def _scripts(rt: Runtime, user: str, rest: str) -> Reply:
+    """`scripts add|edit NAME TEXT [campaign:SLUG]`, `scripts remove NAME`, `scripts list`."""
+    words = rest.split()
+    campaign = None
+    if words and words[-1].lower().startswith("campaign:"):
+        campaign = words.pop().split(":", 1)[1]
+    action = words[0].lower() if words else ""
+    if action in ("add", "edit", "remove") and len(words) >= 2:
+        text = " ".join(words[2:]) or None
+        return Reply(await scripts.change(rt, user, action, words[1].lower(), text, campaign))
+    if action == "list":
+        async with rt.db.sessions() as session:
+            spec = campaigns.spec_of(await campaigns.resolve(session, campaign))
+        listed = "\n".join(f"• `;{n}` {t}" for n, t in spec.scripts.items()) or "No scripts yet."
+        return Reply(listed)
+    raise CommandError(
+        "usage: /turnout scripts (opens the scripts window), /turnout scripts list, "
+        "/turnout scripts add|edit NAME TEXT, /turnout scripts remove NAME"
+    )
+
+
 COMMANDS: dict[str, Subcommand] = {
     "help": Subcommand("help", "what you can do", Role.ACTIVIST, _help),
     "next": Subcommand("next", "text the next member in your queue", Role.ACTIVIST, _next),
+    "scripts": Subcommand(
+        "scripts",
+        "pick a conversation and send a script (organisers: "
+        "`scripts add|edit NAME TEXT`, `scripts remove NAME`)",
+        Role.ACTIVIST,
+        _help,
+    ),
     "stats": Subcommand(
         "stats [campaign:SLUG]", "texts, replies and opt-outs by branch", Role.ACTIVIST, _stats
     ),
@@ -159,6 +187,10 @@ def help_text(role: Role) -> str:
 
 async def dispatch(rt: Runtime, user: str, text: str) -> Reply:
     try:
+        first, _, rest = text.strip().partition(" ")
+        if first.lower() == "scripts":
+            # Script text is free prose (apostrophes, quotes), so it is not split like options.
+            return await _scripts(rt, user, rest)
         args = parse(text)
         name = args.words[0] if args.words else "help"
         sub = COMMANDS.get(name)
@@ -168,7 +200,13 @@ async def dispatch(rt: Runtime, user: str, text: str) -> Reply:
             if await roles.role_of(session, rt, user) < sub.role:
                 raise NotAllowed(sub.role)
         return await sub.run(rt, user, args)
-    except (CommandError, NotAllowed, campaigns.CampaignError, ValueError) as problem:
+    except (
+        CommandError,
+        NotAllowed,
+        campaigns.CampaignError,
+        ValueError,
+        scripts.ScriptError,
+    ) as problem:
         return Reply(str(problem)[0].upper() + str(problem)[1:])
 
 

@@ -116,6 +116,8 @@ class Conversation(Base):
     initial_sent_at: Mapped[datetime | None]
     # Why a queued member cannot be texted (a script field they lack), if so.
     skipped_reason: Mapped[str | None] = mapped_column(Text)
+    # The latest outcome key (see OutcomeEvent for who set what, when).
+    outcome: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -262,3 +264,40 @@ class PendingImport(Base):
     created_at: Mapped[datetime]
     imported_at: Mapped[datetime | None]
     report: Mapped[dict[str, Any] | None]
+
+
+class OutcomeEvent(Base):
+    """Every outcome recorded on a conversation, kept when it is changed."""
+
+    __tablename__ = "outcome_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    previous: Mapped[str | None] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+
+
+class ReplacementRequest(Base):
+    """A member asked for a replacement ballot paper; the union must act on it."""
+
+    __tablename__ = "replacement_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    address_confirmed: Mapped[bool] = mapped_column(default=True)
+    new_address: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None]
+    processed_by: Mapped[str | None] = mapped_column(String(32))

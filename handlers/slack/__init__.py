@@ -7,11 +7,11 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from handlers.slack import actions, commands, events, home, uploads
+from handlers.slack import actions, commands, events, home, outcomes, scripts, uploads
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
-    for surface in (events, actions, commands, home, uploads):
+    for surface in (events, actions, commands, home, uploads, outcomes, scripts):
         surface.register(app, rt)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import outbound, uploads
+from bot import outbound, scripts, uploads
 from bot.runtime import Runtime
 
 IGNORED_SUBTYPES = frozenset({"bot_message", "channel_join", "channel_leave", "thread_broadcast"})
@@ -41,7 +41,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             return
         if not event.get("thread_ts") or event.get("thread_ts") == event.get("ts"):
             return
-        await outbound.accept_thread_reply(
+        await scripts.thread_reply(
             rt,
             outbound.SlackMessage(
                 event_id=event_id,

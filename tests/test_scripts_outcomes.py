@@ -1,0 +1,285 @@
+"""Scripts (modal, card menu, `;name`), outcomes and replacement requests, end to end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import campaigns, members
+from bot.card_actions import OPT_OUT_ACTION, SCRIPT_MENU_ACTION
+from bot.fakes.world import ADMIN, World
+from bot.gate import AGREE_ACTION
+from bot.home import SEND_NEXT_ACTION
+from bot.replacement_modal import ADDRESS_ACTION, ADDRESS_BLOCK, NEW_ACTION, NEW_BLOCK
+from bot.script_modal import PICK_CONVERSATION, PICK_SCRIPT, TEXT_ACTION
+from storage.models import Conversation, Message, OptOut, OutcomeEvent, ReplacementRequest
+from tests.helpers import ALICE, BOB, count, rows
+from tests.test_campaign_flow import Clock, click, command, home_button
+
+CAMPAIGN = """\
+slug: pay-ballot
+name: Pay ballot
+timezone: Europe/London
+texting_hours: {start: "09:00", end: "21:00"}
+ballot_closes: 2021-11-04T12:00:00+00:00
+data_protection: Members' data stays with the union.
+initial: Hi {first_name}, it's {activist_first_name}. Have you voted?
+scripts:
+  voted: Brilliant, thank you {first_name}!
+  shift: Thanks {first_name}, see you on the {shift} shift.
+  how_to_vote: Post it before {ballot_closes_date}.
+outcomes:
+  - {key: voted, label: Voted}
+  - {key: will_vote, label: Will vote}
+  - {key: replacement, label: Needs replacement ballot, replacement_request: true}
+  - {key: wrong_number, label: Wrong number, closes: true}
+"""
+ROSTER = "first_name,last_name,phone,branch\nSam,Jones,07400100001,Leeds\n"
+SAM = "+447400100001"
+URL = "/slack/events"
+
+
+@pytest.fixture
+async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    clock = Clock(datetime(2021, 11, 1, 10, 0, tzinfo=UTC))
+    w = await World.start(database_url, clock=clock)
+    w.slack.add_user(ALICE, "Alice Activist", display_name="Alice")
+    path = tmp_path / "campaign.yml"
+    path.write_text(CAMPAIGN, encoding="utf-8")
+    await campaigns.load_campaign(w.rt.db, path, clock())
+    await campaigns.set_state(w.rt.db, "pay-ballot", "active", clock())
+    await members.import_roster(w.rt.db, "pay-ballot", ROSTER, region="GB", now=clock())
+    await command(w, ADMIN, "assign <@U0ALICE|alice> 1")
+    await click(w, ALICE, AGREE_ACTION, str(home_button(w, ALICE, AGREE_ACTION)))
+    await click(w, ALICE, SEND_NEXT_ACTION, str(home_button(w, ALICE, SEND_NEXT_ACTION)))
+    try:
+        yield w
+    finally:
+        await w.stop()
+
+
+async def conversation(world: World) -> Conversation:
+    [found] = await rows(world, Conversation)
+    return found
+
+
+def bodies(world: World) -> list[str]:
+    return [m["body"] for m in world.twilio.sent_to(SAM)]
+
+
+def card(world: World, c: Conversation) -> dict[str, Any]:
+    assert c.dm_channel and c.thread_ts
+    return world.slack.thread(c.dm_channel, c.thread_ts)[0]
+
+
+def element(message: dict[str, Any], action_id: str) -> dict[str, Any]:
+    for block in message.get("blocks", []):
+        for e in block.get("elements", []):
+            if e.get("action_id") == action_id:
+                return e
+    raise AssertionError(f"no {action_id} in the message")
+
+
+async def test_semicolon_shortcut_sends_the_rendered_script_once(world: World) -> None:
+    c = await conversation(world)
+    assert c.dm_channel and c.thread_ts
+    event = world.slack.post_as_user(c.dm_channel, ALICE, ";voted", thread_ts=c.thread_ts)
+    await world.slack.send_event(world.service.url + URL, event, event_id="Ev1")
+    await world.slack.send_event(world.service.url + URL, event, event_id="Ev1", retry_num=1)
+    await world.drain()
+    assert bodies(world)[1:] == ["Brilliant, thank you Sam!"]
+    shown = world.slack.thread(c.dm_channel, c.thread_ts)[-1]
+    assert "Brilliant, thank you Sam!" in json.dumps(shown["blocks"], ensure_ascii=False)
+
+
+async def test_an_unknown_shortcut_sends_nothing_and_lists_the_scripts(world: World) -> None:
+    c = await conversation(world)
+    assert c.dm_channel and c.thread_ts
+    await world.activist_writes(ALICE, c.dm_channel, c.thread_ts, ";votd")
+    await world.drain()
+    assert len(bodies(world)) == 1
+    note = world.slack.ephemerals(ALICE)[-1]["text"]
+    assert "no script `votd`" in note and "`;voted`" in note and "`;how_to_vote`" in note
+
+
+async def test_a_missing_field_blocks_a_script(world: World) -> None:
+    c = await conversation(world)
+    assert c.dm_channel and c.thread_ts
+    await world.activist_writes(ALICE, c.dm_channel, c.thread_ts, ";shift")
+    await world.drain()
+    assert len(bodies(world)) == 1
+    assert "{shift}" in world.slack.ephemerals(ALICE)[-1]["text"]
+
+
+async def test_the_card_menu_previews_then_sends(world: World) -> None:
+    c = await conversation(world)
+    menu = element(card(world, c), SCRIPT_MENU_ACTION)
+    option = next(o for o in menu["options"] if o["value"].endswith(":how_to_vote"))
+    status, _ = await world.slack.send_block_action(
+        world.service.url + URL,
+        user_id=ALICE,
+        action_id=SCRIPT_MENU_ACTION,
+        action_type="static_select",
+        value=option["value"],
+        channel_id=c.dm_channel,
+        message_ts=c.thread_ts,
+    )
+    assert status == 200
+    view = latest_modal(world)
+    preview = json.dumps(view["blocks"], ensure_ascii=False)
+    assert "Post it before Thursday 4 November." in preview and "GSM-7" in preview
+    assert bodies(world)[1:] == []  # nothing sent by the preview
+    await _submit(world, view, "Post it before Thursday 4 November, please!")
+    assert bodies(world)[1:] == ["Post it before Thursday 4 November, please!"]
+
+
+async def test_the_scripts_modal_picks_previews_edits_and_sends_once(world: World) -> None:
+    c = await conversation(world)
+    clock = world.rt.clock
+    assert isinstance(clock, Clock)
+    clock.at = datetime(2021, 11, 1, 10, 5, tzinfo=UTC)  # the reply comes after the text
+    await world.member_texts(SAM, "Yes I did!")
+    await world.drain()
+    status, _ = await world.slack.send_command(
+        world.service.url + URL, user_id=ALICE, text="scripts"
+    )
+    assert status == 200
+    view = latest_modal(world)
+    picker = element(view, PICK_CONVERSATION)
+    assert picker["options"][0]["text"]["text"].startswith("💬 Sam Jones")  # waiting first
+    view = await _pick(world, view, PICK_CONVERSATION, str(c.id))
+    view = await _pick(world, view, PICK_SCRIPT, "voted")
+    assert "Brilliant, thank you Sam!" in json.dumps(view["blocks"], ensure_ascii=False)
+    await _submit(world, view, "Brilliant, thank you Sam! See you Tuesday.")
+    await _submit(world, view, "Brilliant, thank you Sam! See you Tuesday.")  # double submit
+    assert bodies(world)[1:] == ["Brilliant, thank you Sam! See you Tuesday."]
+
+
+async def test_outcomes_are_recorded_changed_and_kept(world: World) -> None:
+    c = await conversation(world)
+    await click(world, ALICE, "outcome_will_vote", str(c.id))
+    await click(world, ALICE, "outcome_voted", str(c.id))
+    c = await conversation(world)
+    assert c.outcome == "voted" and c.state == "open"
+    history = [(e.previous, e.outcome, e.user_id) for e in await rows(world, OutcomeEvent)]
+    assert history == [(None, "will_vote", ALICE), ("will_vote", "voted", ALICE)]
+    assert "Outcome:* Voted" in json.dumps(card(world, c)["blocks"])
+    assert element(card(world, c), "outcome_voted").get("style") == "primary"
+    # Someone else may not set it.
+    await click(world, BOB, "outcome_will_vote", str(c.id))
+    assert (await conversation(world)).outcome == "voted"
+
+
+async def test_wrong_number_closes_the_conversation(world: World) -> None:
+    c = await conversation(world)
+    await click(world, ALICE, "outcome_wrong_number", str(c.id))
+    assert (await conversation(world)).state == "closed"
+
+
+async def test_the_opt_out_button_opts_the_member_out(world: World) -> None:
+    c = await conversation(world)
+    assert "confirm" in element(card(world, c), OPT_OUT_ACTION)
+    await click(world, ALICE, OPT_OUT_ACTION, str(c.id))
+    assert await count(world, OptOut, phone=SAM) == 1
+    assert c.dm_channel and c.thread_ts
+    await world.activist_writes(ALICE, c.dm_channel, c.thread_ts, "one more thing")
+    await world.drain()
+    assert len(bodies(world)) == 1
+
+
+async def test_a_replacement_request_takes_details(world: World) -> None:
+    c = await conversation(world)
+    await world.slack.send_block_action(
+        world.service.url + URL, user_id=ALICE, action_id="outcome_replacement", value=str(c.id)
+    )
+    view = latest_modal(world)
+    assert await rows(world, ReplacementRequest) == []  # nothing until the details come
+    # A new address chosen but not given: the modal says so.
+    _status, body = await world.slack.send_view_submission(
+        world.service.url + URL,
+        user_id=ALICE,
+        callback_id=view["callback_id"],
+        private_metadata=view["private_metadata"],
+        values={
+            ADDRESS_BLOCK: {
+                ADDRESS_ACTION: {"type": "radio_buttons", "selected_option": {"value": "new"}}
+            },
+            NEW_BLOCK: {NEW_ACTION: {"type": "plain_text_input", "value": ""}},
+        },
+    )
+    assert "errors" in body
+    await world.slack.send_view_submission(
+        world.service.url + URL,
+        user_id=ALICE,
+        callback_id=view["callback_id"],
+        private_metadata=view["private_metadata"],
+        values={
+            ADDRESS_BLOCK: {
+                ADDRESS_ACTION: {"type": "radio_buttons", "selected_option": {"value": "new"}}
+            },
+            NEW_BLOCK: {NEW_ACTION: {"type": "plain_text_input", "value": "1 New St, Leeds"}},
+        },
+    )
+    await world.drain()
+    [request] = await rows(world, ReplacementRequest)
+    assert (request.address_confirmed, request.new_address) == (False, "1 New St, Leeds")
+    assert (await conversation(world)).outcome == "replacement"
+
+
+async def test_organisers_manage_scripts_from_slack(world: World) -> None:
+    reply = await command(world, ADMIN, "scripts add thanks Thanks {first_name}, it's appreciated!")
+    assert "Added script `thanks`" in reply
+    assert "`;thanks`" in await command(world, ALICE, "scripts list")
+    assert "did you mean {first_name}" in await command(
+        world, ADMIN, "scripts edit thanks Hi {frist_name}"
+    )
+    assert "Only organisers" in await command(world, ALICE, "scripts remove thanks")
+    assert "Removed" in await command(world, ADMIN, "scripts remove thanks")
+    c = await conversation(world)
+    assert c.dm_channel and c.thread_ts
+    await world.activist_writes(ALICE, c.dm_channel, c.thread_ts, ";thanks")
+    await world.drain()
+    assert len(bodies(world)) == 1 and await count(world, Message, kind="script") == 0
+
+
+def latest_modal(world: World) -> dict[str, Any]:
+    """The modal the app opened last, as Slack holds it (with id and hash)."""
+    modals = world.slack.workspace.modals
+    assert modals, "no modal was opened"
+    found = world.slack.modal(list(modals)[-1])
+    assert found is not None
+    return found
+
+
+async def _pick(world: World, view: dict[str, Any], action_id: str, value: str) -> dict[str, Any]:
+    status, _ = await world.slack.send_block_action(
+        world.service.url + URL,
+        user_id=ALICE,
+        action_id=action_id,
+        action_type="static_select",
+        value=value,
+        view=view,
+    )
+    assert status == 200
+    updated = world.slack.modal(view["id"])
+    assert updated is not None
+    return updated
+
+
+async def _submit(world: World, view: dict[str, Any], text: str) -> None:
+    block_id = next(b["block_id"] for b in view["blocks"] if b["type"] == "input")
+    status, _ = await world.slack.send_view_submission(
+        world.service.url + URL,
+        user_id=ALICE,
+        callback_id=view["callback_id"],
+        private_metadata=view["private_metadata"],
+        view_id=view.get("id") or "V1",
+        values={block_id: {TEXT_ACTION: {"type": "plain_text_input", "value": text}}},
+    )
+    assert status == 200
+    await world.drain()
