@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import segments
 from bot.campaign_file import CampaignSpec
 from bot.card_actions import RELEASE_ACTION, card_actions, outcome_label
 from bot.phones import mask
@@ -141,6 +142,11 @@ def transcript(lines: list[tuple[str, str]]) -> tuple[str, list[Block]]:
     return f"The conversation so far:\n{escape_for_slack(body)}", blocks
 
 
+def _cost(body: str) -> str:
+    f = segments.figures(body)
+    return f"{f.encoding}, {f.segments} segment{'s' if f.segments != 1 else ''}"
+
+
 def sent_text(body: str, state: str, reason: str | None) -> tuple[str, list[Block]]:
     """A text Turnout sent on the activist's behalf, with its delivery state."""
     line = f"_{state}_" + (
@@ -150,7 +156,9 @@ def sent_text(body: str, state: str, reason: str | None) -> tuple[str, list[Bloc
         {"type": "section", "text": {"type": "plain_text", "text": body or " ", "emoji": False}},
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": f":outbox_tray: Texted · {line}"}],
+            "elements": [
+                {"type": "mrkdwn", "text": f":outbox_tray: Texted · {line} · {_cost(body)}"}
+            ],
         },
     ]
     return f"You texted: {escape_for_slack(body)}", blocks

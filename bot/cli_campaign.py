@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeAlias, TypeVar
 
+from bot import segments
 from bot.campaign_file import CampaignFileError
 from bot.campaigns import CampaignError, LoadResult, load_campaign
 from bot.config import Settings
@@ -89,8 +90,10 @@ def _load_report(result: LoadResult) -> list[str]:
         lines = [f"Created campaign {result.slug} ({result.state})"]
     else:
         lines = [f"Updated campaign {result.slug}"]
+    cost = segments.figures(result.initial)
     lines.append(f"Initial script: {result.initial_length} characters with sample names:")
     lines.append(f"  {result.initial}")
+    lines.append(f"  Cost per text: {segments.describe(cost, result.initial)}")
     fields = ", ".join(result.custom_fields) or "none"
     lines.append(f"Custom fields the scripts use (from the member import): {fields}")
     if result.state == "draft":

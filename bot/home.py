@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import gate
 from bot.campaign_file import CampaignSpec
+from bot.card_actions import outcome_label
 from bot.roles import Role, role_of
 from bot.runtime import Runtime
 from storage import assignments
@@ -56,6 +57,14 @@ async def _queue(
     session: AsyncSession, rt: Runtime, user_id: str, campaign: Campaign, figures: dict[str, int]
 ) -> list[dict[str, Any]]:
     left, texted, waiting = figures["left"], figures["texted"], figures["waiting"]
+    spec = CampaignSpec.from_config(
+        campaign.slug, campaign.name, campaign.timezone, campaign.config
+    )
+    recorded = (await assignments.outcome_counts(session, user_id)).get(campaign.id, {})
+    outcomes = (
+        " · ".join(f"{outcome_label(spec, key)} {n}" for key, n in sorted(recorded.items()))
+        or "none yet"
+    )
     out: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{campaign.name}*"}},
         {
@@ -64,15 +73,13 @@ async def _queue(
                 {"type": "mrkdwn", "text": f"*Left to text*\n{left}"},
                 {"type": "mrkdwn", "text": f"*Replies waiting*\n{waiting}"},
                 {"type": "mrkdwn", "text": f"*Texted so far*\n{texted}"},
+                {"type": "mrkdwn", "text": f"*Outcomes so far*\n{outcomes}"},
             ],
         },
     ]
     if campaign.state != "active":
         out.append(_context(f"This campaign is {campaign.state}: sending is stopped."))
         return out
-    spec = CampaignSpec.from_config(
-        campaign.slug, campaign.name, campaign.timezone, campaign.config
-    )
     is_open, change = spec.texting_window(rt.now())
     nxt = await assignments.next_in_queue(session, user_id, campaign.id)
     if nxt is not None and is_open:

@@ -157,3 +157,20 @@ async def queue_counts(session: AsyncSession, owner_id: str) -> dict[int, dict[s
         int(c or 0): {"left": int(left), "texted": int(texted), "waiting": int(w)}
         for c, left, texted, w in result.all()
     }
+
+
+async def outcome_counts(session: AsyncSession, owner_id: str) -> dict[int, dict[str, int]]:
+    """Per campaign, how many of the owner's conversations have each outcome."""
+    result = await session.execute(
+        select(Conversation.campaign_id, Conversation.outcome, func.count())
+        .where(
+            Conversation.owner_id == owner_id,
+            Conversation.campaign_id.is_not(None),
+            Conversation.outcome.is_not(None),
+        )
+        .group_by(Conversation.campaign_id, Conversation.outcome)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for campaign_id, outcome, n in result.all():
+        counts.setdefault(int(campaign_id or 0), {})[str(outcome)] = int(n)
+    return counts

@@ -66,6 +66,7 @@ def test_load_reports_problems_then_creates_then_updates(turnout: Turnout, tmp_p
     lines = created.stdout.splitlines()
     assert lines[0] == "Created campaign pay-ballot-2021 (draft)"
     assert "Initial script: 97 characters with sample names:" in lines
+    assert "  Cost per text: GSM-7 · 1 segment (97 characters)" in lines
     assert "Custom fields the scripts use (from the member import): workplace" in lines
 
     updated = turnout("campaign", "load", str(good))

@@ -283,3 +283,11 @@ async def _submit(world: World, view: dict[str, Any], text: str) -> None:
     )
     assert status == 200
     await world.drain()
+
+
+async def test_app_home_shows_the_outcomes_so_far(world: World) -> None:
+    c = await conversation(world)
+    assert "Outcomes so far*\\nnone yet" in json.dumps(world.slack.home_view(ALICE))
+    await click(world, ALICE, "outcome_voted", str(c.id))
+    home = json.dumps(world.slack.home_view(ALICE))
+    assert "Outcomes so far*\\nVoted 1" in home
