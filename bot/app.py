@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -24,6 +25,7 @@ from bot.sending import texting_hours_check
 from bot.slack_outbox import SlackOutbox
 from bot.sms_gateway import SandboxGateway, SmsGateway, TwilioGateway
 from bot.sms_outbox import SmsOutbox
+from bot.sweeps.runner import schedule
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,7 @@ class Service:
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._socket_mode: object | None = None
+        self.scheduler: AsyncIOScheduler | None = None
         self.port: int | None = None
 
     @property
@@ -138,6 +141,8 @@ class Service:
         if self.options.run_workers:
             self._spawn(self.sms_outbox.run_forever(), "sms-outbox")
             self._spawn(self.slack_outbox.run_forever(), "slack-outbox")
+            self.scheduler = schedule(self.rt)
+            self.scheduler.start()
         if self.rt.settings.socket_mode:
             await self._start_socket_mode()
         log.info("Turnout listening on %s:%s", host, self.port)
@@ -186,6 +191,8 @@ class Service:
         raise TimeoutError("outboxes still busy")
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

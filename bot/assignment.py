@@ -201,3 +201,45 @@ async def _tell(session: object, rt: Runtime, user: str, text: str) -> None:
     now = rt.now()
     await outbox.enqueue(session, Kind.DM, now=now, payload={"user": user, "text": text})
     await outbox.enqueue(session, Kind.HOME, now=now, payload={"user": user})
+
+
+async def take_over(rt: Runtime, actor: str, conversation_id: int, new_owner: str) -> str:
+    """An escalated conversation changes hands: Claim (to oneself) or Reassign (coordinators)."""
+    from bot import gate
+
+    now = rt.now()
+    async with rt.db.transaction() as session:
+        conversation = await conversations.get(session, conversation_id)
+        if conversation is None:
+            return "That conversation no longer exists."
+        if new_owner != actor:
+            await require(session, rt, actor, Role.COORDINATOR)
+        if not await gate.may_see(session, new_owner, conversation.campaign_id):
+            return (
+                f"<@{new_owner}> has not agreed to the data-protection terms yet, "
+                "so the conversation stays where it is."
+            )
+        previous = conversation.owner_id
+        if previous == new_owner:
+            return f"<@{new_owner}> already has this conversation."
+        conversation.owner_id = new_owner
+        conversation.updated_at = now
+        await outbox.enqueue(session, Kind.OPEN_THREAD, now=now, conversation_id=conversation.id)
+        await events.audit(
+            session,
+            actor=actor,
+            action="take_over",
+            now=now,
+            conversation_id=conversation.id,
+            previous=previous,
+            owner=new_owner,
+        )
+        if previous:
+            await _tell(
+                session,
+                rt,
+                previous,
+                f"<@{actor}> passed one of your waiting conversations to <@{new_owner}>.",
+            )
+    rt.wake()
+    return f"<@{new_owner}> now has the conversation; it opened in their DM."

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from bot import cli_campaign, cli_members
+from bot import cli_audit, cli_campaign, cli_members, cli_purge, cli_segments, cli_sweep
 from bot.config import ConfigError, Settings
 from storage.db import NotMigrated, migrate
 
@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
     cli_members.register(sub)
     cli_campaign.register(sub)
+    cli_segments.register(sub)
+    cli_sweep.register(sub)
+    cli_audit.register(sub)
+    cli_purge.register(sub)
     return parser
 
 

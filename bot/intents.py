@@ -32,3 +32,13 @@ class Kind(StrEnum):
     IMPORT_PREVIEW = "import_preview"
     # Import a previewed roster (the organiser clicked Import) and DM the result.
     IMPORT_RUN = "import_run"
+    # Delete a message the app posted (with `thread`, also its own replies under it).
+    DELETE_MESSAGE = "delete_message"
+    # A member's reply has waited: remind its owner, with a link to the thread.
+    NUDGE = "nudge"
+    # A reply waited too long: to the support channel, with Claim and Reassign.
+    ESCALATION = "escalation"
+    # Write a CSV export (replacements, outcomes, conversations) and upload it to a DM.
+    EXPORT = "export"
+    # The daily digest and its turnout chart, in the support channel.
+    DIGEST = "digest"

@@ -166,7 +166,7 @@ def _names(characters: Sequence[str]) -> str:
 
 def _shown(cluster: str) -> str:
     """The cluster itself, or its code points when nothing in it would be visible."""
-    if all(unicodedata.category(ch)[0] in "ZC" or ch in "\u034f" for ch in cluster):
+    if all(unicodedata.category(ch)[0] in "ZC" for ch in cluster):
         return " ".join(f"U+{ord(ch):04X}" for ch in cluster)
     return cluster
 

@@ -90,20 +90,28 @@ async def _send_next(
             conversation.skipped_reason = "opted out"
             conversation_id = None
             continue
+        followup = conversation.followup_script
+        template = spec.scripts.get(followup, "") if followup else spec.initial
         try:
-            body = templates.render(spec.initial, script_values(spec, member, first_name))
+            body = templates.render(template, script_values(spec, member, first_name))
         except templates.MissingFields as missing:
             return _missing(conversation, member, missing.missing)
+        key = (
+            f"followup:{conversation.id}:{conversation.followup_round}"
+            if followup
+            else f"initial:{conversation.id}"
+        )
         sms = await queue_sms(
             session,
             rt,
             conversation,
-            kind="initial",
+            kind="followup" if followup else "initial",
             body=body,
             author_id=None,
-            key=f"initial:{conversation.id}",
+            key=key,
         )
-        conversation.initial_sent_at = now
+        conversation.followup_script = conversation.followup_round = None
+        conversation.initial_sent_at = conversation.initial_sent_at or now
         conversation.updated_at = now
         await outbox.enqueue(
             session, Kind.POST_SENT, now=now, conversation_id=conversation.id, message_id=sms.id
@@ -126,7 +134,7 @@ async def _pick(
     found = await conversations.get(session, conversation_id)
     if found is None or found.owner_id != user_id:
         return SendOutcome(False, "That member is no longer in your queue; nothing was sent.")
-    if found.initial_sent_at is not None:
+    if found.initial_sent_at is not None and found.followup_script is None:
         # A double click or a retried action: the first one already sent it.
         return SendOutcome(
             False, "Already texted: nothing more was sent.", conversation_id=found.id

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from bot import blocks, gate, home, upload_jobs
+from bot import blocks, digest_post, exports, gate, home, slack_cleanup, support_posts, upload_jobs
 from bot.campaign_file import CampaignFileError, CampaignSpec
 from bot.campaigns import spec_of
 from bot.intents import Kind
@@ -66,8 +66,13 @@ class Deliverer:
             Kind.HOME: self._home,
             Kind.DM: self._dm,
             Kind.POST_SENT: self._post_sent,
+            Kind.NUDGE: lambda d: support_posts.nudge(self, d),
+            Kind.ESCALATION: lambda d: support_posts.escalation(self, d),
             Kind.IMPORT_PREVIEW: self._import_preview,
             Kind.IMPORT_RUN: self._import_run,
+            Kind.EXPORT: self._export,
+            Kind.DELETE_MESSAGE: self._delete_message,
+            Kind.DIGEST: self._digest,
         }
 
     async def deliver(self, delivery: SlackDelivery) -> None:
@@ -459,3 +464,12 @@ class Deliverer:
 
     async def _import_run(self, delivery: SlackDelivery) -> None:
         await upload_jobs.run_import(self, delivery)
+
+    async def _export(self, delivery: SlackDelivery) -> None:
+        await exports.run(self, delivery)
+
+    async def _delete_message(self, delivery: SlackDelivery) -> None:
+        await slack_cleanup.delete_posts(self.worker, delivery.payload)
+
+    async def _digest(self, delivery: SlackDelivery) -> None:
+        await digest_post.deliver(self, delivery)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import assignment, campaigns, roles, scripts, sending, stats
+from bot import assignment, campaigns, exports, roles, scripts, sending, stats
 from bot.command_args import Args, CommandError, parse
 from bot.roles import NotAllowed, Role
 from bot.runtime import Runtime
@@ -107,6 +107,10 @@ async def _campaign(rt: Runtime, user: str, args: Args) -> Reply:
     return Reply(f"Campaign `{slug}` is now {states[action]}.")
 
 
+async def _export(rt: Runtime, user: str, args: Args) -> Reply:
+    return Reply(await exports.command(rt, user, args.words[1:], args.option("campaign")))
+
+
 async def _role(rt: Runtime, user: str, args: Args) -> Reply:
     if len(args.users) != 1 or len(args.words) != 2:
         raise CommandError("usage: /turnout role @user organiser|coordinator|activist")
@@ -166,6 +170,13 @@ COMMANDS: dict[str, Subcommand] = {
     ),
     "campaign": Subcommand(
         "campaign list|start|pause|close SLUG", "campaign state", Role.ORGANISER, _campaign
+    ),
+    "export": Subcommand(
+        "export replacements [all]|outcomes|conversations [campaign:SLUG]",
+        "a CSV to your DM; `export mark-processed [campaign:SLUG]` once the office has "
+        "sent the replacement ballots",
+        Role.ORGANISER,
+        _export,
     ),
     "role": Subcommand(
         "role @user organiser|coordinator|activist", "set someone's role", Role.ADMIN, _role

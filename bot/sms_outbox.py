@@ -209,9 +209,9 @@ class SmsOutbox(Worker):
             message.status_reason = reason
             message.updated_at = self.rt.now()
 
-    async def reconcile(self) -> int:
+    async def reconcile(self, now: datetime | None = None) -> int:
         """Look up at Twilio every text whose fate is unknown; resend only what it lacks."""
-        now = self.rt.now()
+        now = now or self.rt.now()
         async with self.rt.db.sessions() as session:
             doubtful = await messages.fate_unknown(session, now, self.unknown_grace, self.lease)
             phones = {}

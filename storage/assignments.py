@@ -56,6 +56,11 @@ def _queued() -> ColumnElement[bool]:
     )
 
 
+def _followup_queued() -> ColumnElement[bool]:
+    """Members a follow-up round put back in the queue."""
+    return and_(Conversation.state == "open", Conversation.followup_script.is_not(None))
+
+
 async def free_members(
     session: AsyncSession, campaign_id: int, *, branch: str | None, limit: int
 ) -> list[tuple[int, str, int | None]]:
@@ -127,10 +132,17 @@ async def owned(
 async def next_in_queue(
     session: AsyncSession, owner_id: str, campaign_id: int | None = None
 ) -> Conversation | None:
-    query = select(Conversation).where(Conversation.owner_id == owner_id, _queued())
-    if campaign_id is not None:
-        query = query.where(Conversation.campaign_id == campaign_id)
-    return (await session.execute(query.order_by(Conversation.id).limit(1))).scalar_one_or_none()
+    """The next member to text: first texts before follow-ups, oldest first."""
+    for waiting in (_queued(), _followup_queued()):
+        query = select(Conversation).where(Conversation.owner_id == owner_id, waiting)
+        if campaign_id is not None:
+            query = query.where(Conversation.campaign_id == campaign_id)
+        found = (
+            await session.execute(query.order_by(Conversation.id).limit(1))
+        ).scalar_one_or_none()
+        if found is not None:
+            return found
+    return None
 
 
 async def queue_counts(session: AsyncSession, owner_id: str) -> dict[int, dict[str, int]]:
@@ -142,7 +154,7 @@ async def queue_counts(session: AsyncSession, owner_id: str) -> dict[int, dict[s
             Conversation.last_inbound_at > Conversation.last_outbound_at,
         ),
     )
-    unsent = _queued()
+    unsent = or_(_queued(), _followup_queued())
     result = await session.execute(
         select(
             Conversation.campaign_id,

@@ -84,6 +84,8 @@ class SlackUser(Base):
     first_name: Mapped[str] = mapped_column(String(100), default="")
     dm_channel_id: Mapped[str | None] = mapped_column(String(32))
     role: Mapped[str] = mapped_column(String(16), default="activist")
+    # When the activist was last nudged about an idle queue (once a day at most).
+    queue_nudged_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
 
@@ -118,6 +120,9 @@ class Conversation(Base):
     skipped_reason: Mapped[str | None] = mapped_column(Text)
     # The latest outcome key (see OutcomeEvent for who set what, when).
     outcome: Mapped[str | None] = mapped_column(String(64), index=True)
+    # A follow-up round waiting in the owner's queue: its index and script.
+    followup_round: Mapped[int | None]
+    followup_script: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -181,6 +186,10 @@ class Message(Base):
     not_before: Mapped[datetime | None]
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # For a member's reply waiting for an answer: when its owner was nudged,
+    # and when it was escalated to the support channel (each happens once).
+    nudged_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -301,3 +310,26 @@ class ReplacementRequest(Base):
     created_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
     processed_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class FollowupRound(Base):
+    """A follow-up round of a campaign that has run (each runs once)."""
+
+    __tablename__ = "followup_rounds"
+    __table_args__ = (UniqueConstraint("campaign_id", "round"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    round: Mapped[int]
+    queued: Mapped[int] = mapped_column(default=0)
+    ran_at: Mapped[datetime]
+
+
+class SweepLease(Base):
+    """Who runs a sweep now, so instances sharing a database take turns."""
+
+    __tablename__ = "sweep_leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    until: Mapped[datetime]

@@ -7,11 +7,21 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from handlers.slack import actions, commands, events, home, outcomes, scripts, uploads
+from handlers.slack import (
+    actions,
+    commands,
+    events,
+    exports,
+    home,
+    outcomes,
+    scripts,
+    support,
+    uploads,
+)
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
-    for surface in (events, actions, commands, home, uploads, outcomes, scripts):
+    for surface in (events, actions, commands, home, uploads, outcomes, scripts, support, exports):
         surface.register(app, rt)
 
 
