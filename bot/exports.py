@@ -28,11 +28,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from slack_sdk.errors import SlackRequestError
+
 from bot import campaigns
 from bot.command_args import CommandError
 from bot.intents import Kind
 from bot.roles import Role, require, role_of
 from bot.runtime import Runtime
+from bot.slack_outbox import GaveUp
 from bot.text import escape_for_slack
 from bot.uploads import tell
 from storage import campaigns as stored_campaigns
@@ -137,9 +140,16 @@ async def run(deliverer: Deliverer, delivery: SlackDelivery) -> None:
             await tell(session, rt, user, f":x: The {what} export was not made: {why}.")
         rt.wake()
         return
-    entry = done or await _export(
-        deliverer, delivery, campaign, what, bool(payload.get("include_processed"))
-    )
+    try:
+        entry = done or await _export(
+            deliverer, delivery, campaign, what, bool(payload.get("include_processed"))
+        )
+    except GaveUp as refused:
+        async with rt.db.transaction() as session:
+            reason = escape_for_slack(str(refused))
+            await tell(session, rt, user, f":x: The {what} export could not be uploaded: {reason}")
+        rt.wake()
+        raise
     await _offer_mark_processed(deliverer, delivery, user, entry)
 
 
@@ -160,14 +170,17 @@ async def _export(
         written = await write_csv(
             rt.db, campaign.id, what, path, zone=zone, include_processed=include_processed
         )
-        await deliverer.worker.call(
-            "files.upload_v2",
-            channel=channel,
-            file=str(path),
-            filename=filename,
-            title=f"{campaign.name}: {what}",
-            initial_comment=_comment(campaign, what, written, zone, include_processed),
-        )
+        try:
+            await deliverer.worker.call(
+                "files.upload_v2",
+                channel=channel,
+                file=str(path),
+                filename=filename,
+                title=f"{campaign.name}: {what}",
+                initial_comment=_comment(campaign, what, written, zone, include_processed),
+            )
+        except SlackRequestError as refused:  # the file itself was refused (size, or a 5xx)
+            raise GaveUp(f"files.upload_v2: {refused}") from refused
     async with rt.db.transaction() as session:
         await events.audit(
             session,
