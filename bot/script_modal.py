@@ -16,6 +16,7 @@ CALLBACK = "script_send"
 PICK_CONVERSATION = "pick_conversation"
 PICK_SCRIPT = "pick_script"
 TEXT_ACTION = "text"
+USE_GSM_ACTION = "use_gsm"
 
 View = dict[str, Any]
 
@@ -75,7 +76,24 @@ async def build(
 
 
 def composed(text: str, *, block_id: str) -> list[dict[str, Any]]:
-    """The editable text and what it costs to send."""
+    """The editable text and what it costs to send, offering the GSM-7 version if cheaper."""
+    cost = segments.figures(text)
+    offer: list[dict[str, Any]] = []
+    if cost.encoding == "UCS-2" and segments.gsm_replacement(text) != text:
+        offer.append(
+            {
+                "type": "actions",
+                "block_id": f"gsm_{block_id}",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": USE_GSM_ACTION,
+                        "value": block_id,
+                        "text": {"type": "plain_text", "text": "Use the GSM-7 version"},
+                    }
+                ],
+            }
+        )
     return [
         {
             "type": "input",
@@ -94,11 +112,28 @@ def composed(text: str, *, block_id: str) -> list[dict[str, Any]]:
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": segments.describe(segments.figures(text), text),
+                    "text": segments.describe(cost, text),
                 }
             ],
         },
+        *offer,
     ]
+
+
+def with_gsm_text(view: dict[str, Any], block_id: str) -> View:
+    """The same modal with the text (as the activist left it) in its GSM-7 version."""
+    typed = (
+        (view.get("state") or {}).get("values", {}).get(block_id, {}).get(TEXT_ACTION) or {}
+    ).get("value")
+    blocks = view.get("blocks", [])
+    index = next(i for i, b in enumerate(blocks) if b.get("block_id") == block_id)
+    current = typed if typed is not None else blocks[index]["element"].get("initial_value", "")
+    replaced = segments.gsm_replacement(current)
+    # The text is the last part of the view. A new block id, or Slack would
+    # keep showing what was typed before.
+    rebuilt = [*blocks[:index], *composed(replaced, block_id=f"{block_id}g")]
+    keep = ("type", "callback_id", "title", "close", "submit", "private_metadata")
+    return {**{k: view[k] for k in keep if k in view}, "blocks": rebuilt}
 
 
 def submitted(view: dict[str, Any]) -> tuple[int | None, str | None, str | None, str | None]:

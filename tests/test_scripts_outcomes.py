@@ -16,7 +16,7 @@ from bot.fakes.world import ADMIN, World
 from bot.gate import AGREE_ACTION
 from bot.home import SEND_NEXT_ACTION
 from bot.replacement_modal import ADDRESS_ACTION, ADDRESS_BLOCK, NEW_ACTION, NEW_BLOCK
-from bot.script_modal import PICK_CONVERSATION, PICK_SCRIPT, TEXT_ACTION
+from bot.script_modal import PICK_CONVERSATION, PICK_SCRIPT, TEXT_ACTION, USE_GSM_ACTION
 from storage.models import Conversation, Message, OptOut, OutcomeEvent, ReplacementRequest
 from tests.helpers import ALICE, BOB, count, rows
 from tests.test_campaign_flow import Clock, click, command, home_button
@@ -33,6 +33,7 @@ scripts:
   voted: Brilliant, thank you {first_name}!
   shift: Thanks {first_name}, see you on the {shift} shift.
   how_to_vote: Post it before {ballot_closes_date}.
+  smart: Thanks {first_name} — it’s done
 outcomes:
   - {key: voted, label: Voted}
   - {key: will_vote, label: Will vote}
@@ -291,3 +292,59 @@ async def test_app_home_shows_the_outcomes_so_far(world: World) -> None:
     await click(world, ALICE, "outcome_voted", str(c.id))
     home = json.dumps(world.slack.home_view(ALICE))
     assert "Outcomes so far*\\nVoted 1" in home
+
+
+async def test_the_preview_offers_the_gsm7_version(world: World) -> None:
+    c = await conversation(world)
+    menu = element(card(world, c), SCRIPT_MENU_ACTION)
+    option = next(o for o in menu["options"] if o["value"].endswith(":smart"))
+    await world.slack.send_block_action(
+        world.service.url + URL,
+        user_id=ALICE,
+        action_id=SCRIPT_MENU_ACTION,
+        action_type="static_select",
+        value=option["value"],
+        channel_id=c.dm_channel,
+        message_ts=c.thread_ts,
+    )
+    view = latest_modal(world)
+    preview = json.dumps(view["blocks"], ensure_ascii=False)
+    assert "UCS-2" in preview and "forced by" in preview and "—" in preview
+    offer = element(view, USE_GSM_ACTION)
+    await world.slack.send_block_action(
+        world.service.url + URL,
+        user_id=ALICE,
+        action_id=USE_GSM_ACTION,
+        value=offer["value"],
+        view=view,
+    )
+    view = latest_modal(world)
+    preview = json.dumps(view["blocks"], ensure_ascii=False)
+    assert "Thanks Sam - it's done" in preview and "GSM-7" in preview
+    await _submit(world, view, "Thanks Sam - it's done")
+    assert bodies(world)[1:] == ["Thanks Sam - it's done"]
+
+
+async def test_a_replacement_request_reaches_the_export(world: World) -> None:
+    c = await conversation(world)
+    await world.slack.send_block_action(
+        world.service.url + URL, user_id=ALICE, action_id="outcome_replacement", value=str(c.id)
+    )
+    view = latest_modal(world)
+    await world.slack.send_view_submission(
+        world.service.url + URL,
+        user_id=ALICE,
+        callback_id=view["callback_id"],
+        private_metadata=view["private_metadata"],
+        values={
+            ADDRESS_BLOCK: {
+                ADDRESS_ACTION: {"type": "radio_buttons", "selected_option": {"value": "new"}}
+            },
+            NEW_BLOCK: {NEW_ACTION: {"type": "plain_text_input", "value": "2 Mill Lane"}},
+        },
+    )
+    await world.drain()
+    assert "Preparing the replacements export" in await command(world, ADMIN, "export replacements")
+    upload = world.slack.uploads[-1]
+    text = bytes(upload["content"]).decode("utf-8-sig")
+    assert "2 Mill Lane" in text and "Sam" in text and "'+447400100001" in text

@@ -36,6 +36,15 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         rebuilt = await script_modal.build(rt, body["user"]["id"], conversation, script)
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=rebuilt)
 
+    @app.action(script_modal.USE_GSM_ACTION)
+    async def on_use_gsm(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        view = body["view"]
+        rebuilt = script_modal.with_gsm_text(view, str(action.get("value")))
+        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=rebuilt)
+
     @app.view(script_modal.CALLBACK)
     async def on_send(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         conversation, _, text, block_id = script_modal.submitted(view)
