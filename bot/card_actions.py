@@ -13,6 +13,7 @@ OUTCOME_ACTION = re.compile(rf"^{OUTCOME_PREFIX}[a-z0-9_]+$")
 OPT_OUT_ACTION = "member_opt_out"
 SCRIPT_MENU_ACTION = "script_menu"
 RELEASE_ACTION = "conversation_release"
+ASK_ACTION = "ask_for_help"
 OPT_OUT_KEY = "opt_out"
 
 Block = dict[str, Any]
@@ -69,6 +70,14 @@ def card_actions(
                 danger=True,
             )
         )
+    tools.append(
+        {
+            "type": "button",
+            "action_id": ASK_ACTION,
+            "text": {"type": "plain_text", "text": "Ask for help"},
+            "value": value,
+        }
+    )
     tools.append(
         _confirmed(
             RELEASE_ACTION,

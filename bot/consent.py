@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import support
 from bot.intents import Kind
 from bot.runtime import Runtime
 from storage import events, optouts, outbox
@@ -50,6 +51,7 @@ async def opt_out(
             session, Kind.NOTE, now=now, conversation_id=conversation.id, payload={"text": note}
         )
         await outbox.enqueue(session, Kind.CARD, now=now, conversation_id=conversation.id)
+        await support.notice(session, rt, conversation, f"opted out: {why}", ":no_entry_sign:")
     return True
 
 

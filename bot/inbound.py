@@ -10,7 +10,7 @@ import logging
 
 from sqlalchemy.exc import IntegrityError
 
-from bot import consent, optout
+from bot import consent, optout, support
 from bot.intents import Kind
 from bot.runtime import Runtime
 from bot.twilio_errors import describe
@@ -114,8 +114,13 @@ async def record_status(
             conversation_id=message.conversation_id,
             message_id=message.id,
         )
+        conversation = await conversations.get(session, message.conversation_id)
+        if status in ("failed", "undelivered") and error_code != 21610 and conversation:
+            reason = message.status_reason or "Twilio gave no reason"
+            await support.notice(
+                session, rt, conversation, f"a text was not delivered: {reason}", ":x:"
+            )
         if error_code == 21610:
-            conversation = await conversations.get(session, message.conversation_id)
             if conversation is not None:
                 await consent.opt_out(
                     session, rt, conversation.phone, source="21610", conversation=conversation

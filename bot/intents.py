@@ -42,3 +42,8 @@ class Kind(StrEnum):
     EXPORT = "export"
     # The daily digest and its turnout chart, in the support channel.
     DIGEST = "digest"
+    # An activist's question about a member, as a card in the support channel.
+    HELP = "help"
+    # Something about a conversation a coordinator should see (a text failed for good,
+    # an opt-out), as a card in the support channel with a link to the thread.
+    SUPPORT_NOTE = "support_note"

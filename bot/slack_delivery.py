@@ -68,6 +68,8 @@ class Deliverer:
             Kind.POST_SENT: self._post_sent,
             Kind.NUDGE: lambda d: support_posts.nudge(self, d),
             Kind.ESCALATION: lambda d: support_posts.escalation(self, d),
+            Kind.HELP: lambda d: support_posts.help_card(self, d),
+            Kind.SUPPORT_NOTE: lambda d: support_posts.support_note(self, d),
             Kind.IMPORT_PREVIEW: self._import_preview,
             Kind.IMPORT_RUN: self._import_run,
             Kind.EXPORT: self._export,

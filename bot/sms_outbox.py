@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import consent
+from bot import consent, support
 from bot.intents import Kind
 from bot.runtime import Runtime
 from bot.sms_gateway import SendResult, SmsFateUnknown, SmsRejected
@@ -189,6 +189,12 @@ class SmsOutbox(Worker):
                 conversation_id=message.conversation_id,
                 message_id=message.id,
             )
+            if rejected.code != 21610:
+                conversation = await conversations.get(session, message.conversation_id)
+                if conversation is not None:
+                    await support.notice(
+                        session, self.rt, conversation, f"a text failed: {rejected.reason}", ":x:"
+                    )
             if rejected.code == 21610:
                 conversation = await conversations.get(session, message.conversation_id)
                 await consent.opt_out(

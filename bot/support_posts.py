@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from bot.blocks import member_label
 from bot.text import escape_for_slack
 from storage import conversations, messages
-from storage.models import SlackDelivery
+from storage.models import ConversationThread, SlackDelivery
 
 if TYPE_CHECKING:
     from bot.slack_delivery import Deliverer
@@ -36,7 +36,10 @@ async def nudge(deliverer: Deliverer, delivery: SlackDelivery) -> None:
     minutes = int(delivery.payload.get("minutes", 0))
     text = f":bell: {name} replied {minutes} minutes ago and is waiting for an answer. {link}"
     channel = await deliverer.dm_channel(user)
-    await deliverer.worker.post_once(delivery, f"nudge:{delivery.id}", channel=channel, text=text)
+    ts = await deliverer.worker.post_once(
+        delivery, f"nudge:{delivery.id}", channel=channel, text=text
+    )
+    await _remember(deliverer, conversation.id, channel, ts)
 
 
 async def escalation(deliverer: Deliverer, delivery: SlackDelivery) -> None:
@@ -64,29 +67,121 @@ async def escalation(deliverer: Deliverer, delivery: SlackDelivery) -> None:
             },
         },
         {"type": "section", "text": {"type": "plain_text", "text": last or " ", "emoji": False}},
-        {
-            "type": "actions",
-            "block_id": f"escalation_{conversation.id}",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": ESCALATION_CLAIM,
-                    "style": "primary",
-                    "text": {"type": "plain_text", "text": "Claim"},
-                    "value": str(conversation.id),
-                },
-                {
-                    "type": "users_select",
-                    "action_id": ESCALATION_REASSIGN,
-                    "placeholder": {"type": "plain_text", "text": "Reassign to…"},
-                },
-            ],
-        },
+        _move_buttons(conversation.id),
     ]
-    await deliverer.worker.post_once(
+    ts = await deliverer.worker.post_once(
         delivery,
         f"escalation:{delivery.id}",
         channel=support,
         text=f"{name} has waited {minutes} minutes for an answer",
         blocks=blocks,
     )
+    await _remember(deliverer, conversation.id, support, ts)
+
+
+async def help_card(deliverer: Deliverer, delivery: SlackDelivery) -> None:
+    """An activist's question: a card whose thread coordinators answer in."""
+    conversation, _ = await deliverer._load(delivery)
+    support = deliverer.rt.settings.support_channel_id
+    if not support:
+        return
+    async with deliverer.rt.db.sessions() as session:
+        member = await conversations.member_of(session, conversation)
+    name = escape_for_slack(member_label(member, conversation.phone))
+    branch = f" ({escape_for_slack(member.branch)})" if member and member.branch else ""
+    link = await _link(deliverer, conversation.dm_channel, conversation.thread_ts)
+    asker = str(delivery.payload.get("user"))
+    question = str(delivery.payload.get("question", ""))
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": (
+                    f":sos: <@{asker}> asks for help with *{name}*{branch}. {link}\n"
+                    "Answer in this card's thread and the answer reaches them."
+                ),
+            },
+        },
+        {
+            "type": "section",
+            "text": {"type": "plain_text", "text": question or " ", "emoji": False},
+        },
+        _move_buttons(conversation.id),
+    ]
+    ts = await deliverer.worker.post_once(
+        delivery,
+        f"help:{delivery.id}",
+        channel=support,
+        text=f"{asker} asks for help with {name}",
+        blocks=blocks,
+    )
+    await _remember(deliverer, conversation.id, support, ts, kind="help", user=asker)
+
+
+async def support_note(deliverer: Deliverer, delivery: SlackDelivery) -> None:
+    """A failure for good or an opt-out, where coordinators will see it."""
+    conversation, _ = await deliverer._load(delivery)
+    support = deliverer.rt.settings.support_channel_id
+    if not support:
+        return
+    async with deliverer.rt.db.sessions() as session:
+        member = await conversations.member_of(session, conversation)
+    name = escape_for_slack(member_label(member, conversation.phone))
+    link = await _link(deliverer, conversation.dm_channel, conversation.thread_ts)
+    owner = f" (<@{conversation.owner_id}>)" if conversation.owner_id else ""
+    what = escape_for_slack(str(delivery.payload.get("text", "")))
+    icon = delivery.payload.get("icon", ":information_source:")
+    ts = await deliverer.worker.post_once(
+        delivery,
+        f"support:{delivery.id}",
+        channel=support,
+        text=f"{icon} *{name}*{owner}: {what} {link}",
+    )
+    await _remember(deliverer, conversation.id, support, ts)
+
+
+def _move_buttons(conversation_id: int) -> dict[str, Any]:
+    return {
+        "type": "actions",
+        "block_id": f"escalation_{conversation_id}",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": ESCALATION_CLAIM,
+                "style": "primary",
+                "text": {"type": "plain_text", "text": "Claim"},
+                "value": str(conversation_id),
+            },
+            {
+                "type": "users_select",
+                "action_id": ESCALATION_REASSIGN,
+                "placeholder": {"type": "plain_text", "text": "Reassign to…"},
+            },
+        ],
+    }
+
+
+async def _remember(
+    deliverer: Deliverer,
+    conversation_id: int,
+    channel: str,
+    ts: str,
+    *,
+    kind: str = "notice",
+    user: str | None = None,
+) -> None:
+    """Keep every post that names a member, so a purge can find and delete it."""
+    async with deliverer.rt.db.transaction() as session:
+        if await conversations.by_thread(session, channel, ts) is not None:
+            return  # a retried delivery that found its earlier post
+        session.add(
+            ConversationThread(
+                conversation_id=conversation_id,
+                channel=channel,
+                thread_ts=ts,
+                kind=kind,
+                user_id=user,
+                created_at=deliverer.rt.now(),
+            )
+        )

@@ -239,7 +239,8 @@ async def test_slack_purge_deletes_what_the_app_posted(world: World) -> None:
     assert any("Mei Chen" in text for text in app_posts(SUPPORT_CHANNEL))
 
     report = await purge_campaign(world.rt.db, "pay-ballot", slack=True, now=world.now(), actor="t")
-    assert report.slack_threads_queued == 4  # three member cards and one Claim card
+    # three member cards, one Claim card, one opt-out notice in the support channel
+    assert report.slack_threads_queued == 5
     world.rt.wake()
     await world.drain()
 

@@ -348,3 +348,66 @@ async def test_a_replacement_request_reaches_the_export(world: World) -> None:
     upload = world.slack.uploads[-1]
     text = bytes(upload["content"]).decode("utf-8-sig")
     assert "2 Mill Lane" in text and "Sam" in text and "'+447400100001" in text
+
+
+async def test_ask_for_help_reaches_coordinators_and_their_answer_comes_back(
+    world: World,
+) -> None:
+    from bot.card_actions import ASK_ACTION
+    from bot.fakes.world import SUPPORT_CHANNEL
+    from bot.support import ASK_CALLBACK, QUESTION_ACTION, QUESTION_BLOCK
+
+    c = await conversation(world)
+    assert element(card(world, c), ASK_ACTION)["value"] == str(c.id)
+    await world.slack.send_block_action(
+        world.service.url + URL,
+        user_id=ALICE,
+        action_id=ASK_ACTION,
+        value=str(c.id),
+        channel_id=c.dm_channel,
+        message_ts=c.thread_ts,
+    )
+    view = latest_modal(world)
+    assert view["callback_id"] == ASK_CALLBACK
+    await world.slack.send_view_submission(
+        world.service.url + URL,
+        user_id=ALICE,
+        callback_id=ASK_CALLBACK,
+        private_metadata=view["private_metadata"],
+        values={
+            QUESTION_BLOCK: {
+                QUESTION_ACTION: {
+                    "type": "plain_text_input",
+                    "value": "She says she never got a ballot",
+                }
+            }
+        },
+    )
+    await world.drain()
+    [help_card] = [m for m in world.slack.messages(SUPPORT_CHANNEL) if "asks for help" in m["text"]]
+    assert "She says she never got a ballot" in json.dumps(help_card["blocks"])
+    assert "escalation_claim" in json.dumps(help_card["blocks"])
+
+    answer = world.slack.post_as_user(
+        SUPPORT_CHANNEL, "U0COORD", "Use ;replacement", thread_ts=help_card["ts"]
+    )
+    await world.slack.send_event(world.service.url + URL, answer)
+    await world.drain()
+    assert c.dm_channel and c.thread_ts
+    last = world.slack.thread(c.dm_channel, c.thread_ts)[-1]
+    assert "<@U0COORD> answered your question: Use ;replacement" in last["text"]
+    assert len(bodies(world)) == 1  # nothing texted to the member
+
+
+async def test_failures_and_opt_outs_are_posted_for_coordinators(world: World) -> None:
+    from bot.fakes.world import SUPPORT_CHANNEL
+
+    [sms] = world.twilio.sent_to(SAM)
+    await world.twilio.deliver(sms["sid"], "undelivered", error_code=30003)
+    await world.drain()
+    await world.member_texts(SAM, "STOP")
+    await world.drain()
+    notes = [m["text"] for m in world.slack.messages(SUPPORT_CHANNEL)]
+    assert any("Sam Jones" in n and "not delivered" in n for n in notes)
+    assert any("Sam Jones" in n and "opted out" in n for n in notes)
+    assert not any(SAM in n for n in notes)

@@ -16,12 +16,14 @@ from handlers.slack import (
     outcomes,
     scripts,
     support,
+    support_help,
     uploads,
 )
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
-    for surface in (events, actions, commands, home, uploads, outcomes, scripts, support, exports):
+    surfaces = (events, actions, commands, home, uploads, outcomes, scripts, support, exports)
+    for surface in (*surfaces, support_help):
         surface.register(app, rt)
 
 

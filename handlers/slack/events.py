@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import outbound, scripts, uploads
+from bot import outbound, scripts, support, uploads
 from bot.runtime import Runtime
 
 IGNORED_SUBTYPES = frozenset({"bot_message", "channel_join", "channel_leave", "thread_broadcast"})
@@ -20,6 +20,9 @@ IGNORED_SUBTYPES = frozenset({"bot_message", "channel_join", "channel_leave", "t
 def register(app: AsyncApp, rt: Runtime) -> None:
     @app.event("message")
     async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("channel_type") in ("channel", "group"):
+            await _in_channel(rt, event, body.get("event_id"))
+            return
         if event.get("channel_type") != "im":
             return
         if _is_upload(event):
@@ -62,6 +65,25 @@ def _is_upload(event: dict[str, Any]) -> bool:
         and not event.get("bot_id")
         and "user" in event
         and event.get("thread_ts") in (None, event.get("ts"))
+    )
+
+
+async def _in_channel(rt: Runtime, event: dict[str, Any], event_id: str | None) -> None:
+    """A reply in a thread of the support channel: maybe an answer to a help card."""
+    if event.get("subtype") or event.get("bot_id") or "user" not in event:
+        return
+    if not event.get("thread_ts") or event.get("thread_ts") == event.get("ts"):
+        return
+    await support.relay_answer(
+        rt,
+        outbound.SlackMessage(
+            event_id=event_id,
+            channel=event["channel"],
+            thread_ts=event["thread_ts"],
+            ts=event["ts"],
+            user=event["user"],
+            text=event.get("text") or "",
+        ),
     )
 
 
