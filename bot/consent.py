@@ -30,8 +30,9 @@ async def opt_out(
     source: str,
     conversation: Conversation | None,
     word: str = "STOP",
+    actor: str = "member",
 ) -> bool:
-    """Put `phone` on the opt-out list; True if it was newly added."""
+    """Put `phone` on the opt-out list; True if it was newly added (audited with `actor`)."""
     now = rt.now()
     why = SOURCES.get(source, source).format(word=word.upper())
     added = await optouts.add(session, phone, source=source, now=now, detail=why)
@@ -39,7 +40,7 @@ async def opt_out(
         return False
     await events.audit(
         session,
-        actor="member",
+        actor=actor,
         action="opt_out",
         now=now,
         source=source,

@@ -70,10 +70,11 @@ async def _queue(
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*Left to text*\n{left}"},
+                {"type": "mrkdwn", "text": f"*Left to text*\n{left - figures['followups']}"},
                 {"type": "mrkdwn", "text": f"*Replies waiting*\n{waiting}"},
                 {"type": "mrkdwn", "text": f"*Texted so far*\n{texted}"},
                 {"type": "mrkdwn", "text": f"*Outcomes so far*\n{outcomes}"},
+                {"type": "mrkdwn", "text": f"*Follow-ups to send*\n{figures['followups']}"},
             ],
         },
     ]

@@ -115,7 +115,7 @@ async def opt_out(rt: Runtime, user: str, conversation_id: int) -> None:
     async with rt.db.transaction() as session:
         conversation, _, _ = await _context(session, rt, user, conversation_id)
         await consent.opt_out(
-            session, rt, conversation.phone, source="button", conversation=conversation
+            session, rt, conversation.phone, source="button", conversation=conversation, actor=user
         )
         await _set(session, rt, conversation, OPT_OUT_KEY, user)
         conversation.state = "closed"

@@ -76,7 +76,8 @@ async def escalation(deliverer: Deliverer, delivery: SlackDelivery) -> None:
         text=f"{name} has waited {minutes} minutes for an answer",
         blocks=blocks,
     )
-    await _remember(deliverer, conversation.id, support, ts)
+    # Coordinators may answer under the card; that reaches the activist, as for help.
+    await _remember(deliverer, conversation.id, support, ts, kind="help", user=owner)
 
 
 async def help_card(deliverer: Deliverer, delivery: SlackDelivery) -> None:

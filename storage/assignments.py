@@ -161,13 +161,19 @@ async def queue_counts(session: AsyncSession, owner_id: str) -> dict[int, dict[s
             func.count().filter(unsent),
             func.count().filter(Conversation.initial_sent_at.is_not(None)),
             func.count().filter(waiting),
+            func.count().filter(_followup_queued()),
         )
         .where(Conversation.owner_id == owner_id, Conversation.campaign_id.is_not(None))
         .group_by(Conversation.campaign_id)
     )
     return {
-        int(c or 0): {"left": int(left), "texted": int(texted), "waiting": int(w)}
-        for c, left, texted, w in result.all()
+        int(c or 0): {
+            "left": int(left),
+            "texted": int(texted),
+            "waiting": int(w),
+            "followups": int(f),
+        }
+        for c, left, texted, w, f in result.all()
     }
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from datetime import timedelta
+
+import pytest
 
 from bot.blocks import CLAIM_ACTION
 from bot.fakes.world import PUBLIC_BASE_URL, SUPPORT_CHANNEL, World
@@ -399,3 +402,20 @@ async def test_posts_to_one_channel_are_paced(database_url: str) -> None:
         assert min(gaps) >= 0.2  # 4 a second: never two posts in the same quarter second
     finally:
         await world.stop()
+
+
+async def test_info_logs_hold_no_phone_number_or_message_body(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    dm, thread_ts = await started_thread(world)
+    await world.member_texts(SAM_PHONE, "My secret reply about the ballot")
+    await world.activist_writes(ALICE, dm, thread_ts, "A private answer for Sam")
+    await world.drain()
+    [sms] = [m for m in world.twilio.sent_to(SAM_PHONE) if m["body"].startswith("A private")]
+    await world.twilio.deliver(sms["sid"], "undelivered", error_code=30003)
+    await world.drain()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert caplog.records, "nothing was logged at all"
+    for secret in (SAM_PHONE, SAM_PHONE[3:], "My secret reply", "A private answer"):
+        assert secret not in logged

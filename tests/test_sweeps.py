@@ -110,6 +110,18 @@ async def test_a_waiting_reply_nudges_once_then_escalates_once(world: World) -> 
     assert ESCALATION_CLAIM in blocks and "users_select" in blocks
     assert "What do I do with the envelope?" in blocks
 
+    # A coordinator answers under the card: it reaches Alice's thread, not the member.
+    reply = world.slack.post_as_user(
+        SUPPORT_CHANNEL, "U0COORD", "Tell her to use the envelope", thread_ts=cards[0]["ts"]
+    )
+    await world.slack.send_event(world.service.url + "/slack/events", reply)
+    await world.drain()
+    [sam] = [c for c in await rows(world, Conversation) if c.phone == "+447400100001"]
+    assert sam.dm_channel and sam.thread_ts
+    last = world.slack.thread(sam.dm_channel, sam.thread_ts)[-1]["text"]
+    assert "<@U0COORD> answered your question: Tell her to use the envelope" in last
+    assert len(world.twilio.sent_to("+447400100001")) == 1
+
     # A coordinator's colleague claims it from the card.
     [campaign_id] = {c.campaign_id for c in await rows(world, Conversation)}
     await click(world, BOB, AGREE_ACTION, str(campaign_id))
@@ -152,6 +164,8 @@ async def test_a_followup_round_queues_the_right_members_once(world: World) -> N
     assert "ran 1 follow-up rounds, queueing 2 members" == summary
     assert "ran 0" in await sweep(world, "followups", datetime(2021, 11, 2, 10, 2, tzinfo=UTC))
     assert any("follow-up round" in t for t in dms(world, ALICE))
+    home = json.dumps(world.slack.home_view(ALICE))
+    assert "Follow-ups to send*\\n2" in home and "Left to text*\\n0" in home
     await send_next(world, 2)
     assert home_button(world, ALICE, SEND_NEXT_ACTION) is None
     reminders = [m for m in world.twilio.messages if "reminder" in m["body"]]
