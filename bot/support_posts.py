@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks import member_label
 from bot.text import escape_for_slack
 from storage import conversations, messages
-from storage.models import ConversationThread, SlackDelivery
+from storage.models import Conversation, ConversationThread, Member, SlackDelivery
 
 if TYPE_CHECKING:
     from bot.slack_delivery import Deliverer
@@ -24,15 +25,31 @@ async def _link(deliverer: Deliverer, channel: str | None, ts: str | None) -> st
     return f"<{link}|open the thread>" if isinstance(link, str) else ""
 
 
-async def nudge(deliverer: Deliverer, delivery: SlackDelivery) -> None:
+@dataclass(frozen=True)
+class _About:
+    """What every post about a conversation needs: the member's name and a thread link."""
+
+    conversation: Conversation
+    member: Member | None
+    name: str
+    link: str
+
+
+async def _about(deliverer: Deliverer, delivery: SlackDelivery) -> _About:
     conversation, _ = await deliverer._load(delivery)
-    user = str(delivery.payload["user"])
-    if conversation.owner_id != user:
-        return  # it moved on since the sweep
     async with deliverer.rt.db.sessions() as session:
         member = await conversations.member_of(session, conversation)
     name = escape_for_slack(member_label(member, conversation.phone))
     link = await _link(deliverer, conversation.dm_channel, conversation.thread_ts)
+    return _About(conversation, member, name, link)
+
+
+async def nudge(deliverer: Deliverer, delivery: SlackDelivery) -> None:
+    about = await _about(deliverer, delivery)
+    conversation, name, link = about.conversation, about.name, about.link
+    user = str(delivery.payload["user"])
+    if conversation.owner_id != user:
+        return  # it moved on since the sweep
     minutes = int(delivery.payload.get("minutes", 0))
     text = f":bell: {name} replied {minutes} minutes ago and is waiting for an answer. {link}"
     channel = await deliverer.dm_channel(user)
@@ -43,16 +60,14 @@ async def nudge(deliverer: Deliverer, delivery: SlackDelivery) -> None:
 
 
 async def escalation(deliverer: Deliverer, delivery: SlackDelivery) -> None:
-    conversation, _ = await deliverer._load(delivery)
     support = deliverer.rt.settings.support_channel_id
     if not support:
         return
+    about = await _about(deliverer, delivery)
+    conversation, name, link = about.conversation, about.name, about.link
     async with deliverer.rt.db.sessions() as session:
-        member = await conversations.member_of(session, conversation)
         history = await messages.history(session, conversation.id)
     last = next((m.body for m in reversed(history) if m.direction == "in"), "")
-    name = escape_for_slack(member_label(member, conversation.phone))
-    link = await _link(deliverer, conversation.dm_channel, conversation.thread_ts)
     minutes = int(delivery.payload.get("minutes", 0))
     owner = conversation.owner_id
     blocks: list[dict[str, Any]] = [
@@ -82,15 +97,12 @@ async def escalation(deliverer: Deliverer, delivery: SlackDelivery) -> None:
 
 async def help_card(deliverer: Deliverer, delivery: SlackDelivery) -> None:
     """An activist's question: a card whose thread coordinators answer in."""
-    conversation, _ = await deliverer._load(delivery)
     support = deliverer.rt.settings.support_channel_id
     if not support:
         return
-    async with deliverer.rt.db.sessions() as session:
-        member = await conversations.member_of(session, conversation)
-    name = escape_for_slack(member_label(member, conversation.phone))
+    about = await _about(deliverer, delivery)
+    conversation, member, name, link = about.conversation, about.member, about.name, about.link
     branch = f" ({escape_for_slack(member.branch)})" if member and member.branch else ""
-    link = await _link(deliverer, conversation.dm_channel, conversation.thread_ts)
     asker = str(delivery.payload.get("user"))
     question = str(delivery.payload.get("question", ""))
     blocks: list[dict[str, Any]] = [
@@ -122,14 +134,11 @@ async def help_card(deliverer: Deliverer, delivery: SlackDelivery) -> None:
 
 async def support_note(deliverer: Deliverer, delivery: SlackDelivery) -> None:
     """A failure for good or an opt-out, where coordinators will see it."""
-    conversation, _ = await deliverer._load(delivery)
     support = deliverer.rt.settings.support_channel_id
     if not support:
         return
-    async with deliverer.rt.db.sessions() as session:
-        member = await conversations.member_of(session, conversation)
-    name = escape_for_slack(member_label(member, conversation.phone))
-    link = await _link(deliverer, conversation.dm_channel, conversation.thread_ts)
+    about = await _about(deliverer, delivery)
+    conversation, name, link = about.conversation, about.name, about.link
     owner = f" (<@{conversation.owner_id}>)" if conversation.owner_id else ""
     what = escape_for_slack(str(delivery.payload.get("text", "")))
     icon = delivery.payload.get("icon", ":information_source:")
