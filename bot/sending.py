@@ -21,7 +21,7 @@ from bot.home import opening
 from bot.intents import Kind
 from bot.outbound import queue_sms
 from bot.runtime import Runtime
-from storage import assignments, conversations, messages, optouts, outbox, users
+from storage import assignments, conversations, optouts, outbox, users
 from storage.models import Campaign, Conversation, Member, Message
 
 SKIP_ACTION = "skip_member"
@@ -236,4 +236,4 @@ async def texting_hours_check(
     return f"held until texting hours open {opening(spec, change)}", change
 
 
-__all__ = ["SKIP_ACTION", "SendOutcome", "messages", "send_next", "skip", "texting_hours_check"]
+__all__ = ["SKIP_ACTION", "SendOutcome", "send_next", "skip", "texting_hours_check"]

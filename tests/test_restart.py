@@ -35,6 +35,7 @@ async def test_restart_between_ack_and_delivery_loses_and_duplicates_nothing(
     await world.restart()
     await world.drain()
     assert len(_creates(world)) == 2
+    texts = [world.slack.rendered_text(m) for m in world.slack.thread(dm, thread_ts)]
     assert sum("Got it, thanks" in t for t in texts) == 1
 
 
