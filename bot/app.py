@@ -19,12 +19,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 import handlers.health
 import handlers.slack
 import handlers.twilio
+from bot.bridge import notices, sms_states, support_posts, threads
+from bot.bridge.slack_outbox import Deliveries, SlackOutbox
+from bot.bridge.sms_gateway import SandboxGateway, SmsGateway, TwilioGateway
+from bot.bridge.sms_outbox import SmsOutbox
+from bot.campaigns import home
+from bot.campaigns.sending import texting_hours_check
 from bot.config import Settings
+from bot.exports import export
+from bot.roster import upload_jobs
 from bot.runtime import Clock, Runtime, utcnow
-from bot.sending import texting_hours_check
-from bot.slack_outbox import SlackOutbox
-from bot.sms_gateway import SandboxGateway, SmsGateway, TwilioGateway
-from bot.sms_outbox import SmsOutbox
+from bot.sweeps import digest_post
 from bot.sweeps.runner import schedule
 from storage.db import Database
 
@@ -42,6 +47,15 @@ class WorkerOptions:
     # How long a send whose answer never came waits before it is looked up.
     unknown_grace: timedelta = timedelta(seconds=20)
     run_workers: bool = True
+
+
+def slack_deliveries() -> Deliveries:
+    """What each kind of Slack delivery does, from the packages that own them."""
+    deliveries = Deliveries()
+    for package in (threads, sms_states, notices, support_posts, home, upload_jobs, export):
+        package.register(deliveries)
+    digest_post.register(deliveries)
+    return deliveries
 
 
 def make_gateway(settings: Settings, *, timeout: float = 15.0) -> SmsGateway:
@@ -115,6 +129,7 @@ class Service:
         self.sms_outbox.send_checks.append(texting_hours_check)
         self.slack_outbox = SlackOutbox(
             rt,
+            slack_deliveries(),
             posts_per_second=opts.slack_posts_per_second,
             burst=opts.slack_burst,
             poll_interval=opts.poll_interval,

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.bridge.sms_gateway import SmsGateway
 from bot.config import Settings
-from bot.sms_gateway import SmsGateway
 from storage.db import Database
 
 Clock = Callable[[], datetime]

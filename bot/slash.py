@@ -13,10 +13,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import assignment, campaigns, exports, roles, scripts, sending, stats
+from bot.campaigns import assignment, lifecycle, roles, sending, stats
+from bot.campaigns.roles import NotAllowed, Role
 from bot.command_args import Args, CommandError, parse
-from bot.roles import NotAllowed, Role
+from bot.exports import export
 from bot.runtime import Runtime
+from bot.scripts import canned
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,7 @@ async def _campaign(rt: Runtime, user: str, args: Args) -> Reply:
     action = args.words[1] if len(args.words) > 1 else "list"
     if action == "list":
         async with rt.db.sessions() as session:
-            rows = await campaigns.list_campaigns(session)
+            rows = await lifecycle.list_campaigns(session)
         if not rows:
             return Reply("No campaigns yet. Load one with `turnout campaign load FILE.yml`.")
         return Reply("\n".join(f"• `{c.slug}` {c.name} — {c.state}" for c in rows))
@@ -103,12 +105,12 @@ async def _campaign(rt: Runtime, user: str, args: Args) -> Reply:
     if action not in states or len(args.words) != 3:
         raise CommandError("usage: /turnout campaign list|start|pause|close SLUG")
     slug = args.words[2]
-    await campaigns.change_state(rt, user, slug, states[action])
+    await lifecycle.change_state(rt, user, slug, states[action])
     return Reply(f"Campaign `{slug}` is now {states[action]}.")
 
 
 async def _export(rt: Runtime, user: str, args: Args) -> Reply:
-    return Reply(await exports.command(rt, user, args.words[1:], args.option("campaign")))
+    return Reply(await export.command(rt, user, args.words[1:], args.option("campaign")))
 
 
 async def _role(rt: Runtime, user: str, args: Args) -> Reply:
@@ -131,10 +133,10 @@ async def _scripts(rt: Runtime, user: str, rest: str) -> Reply:
     action = words[0].lower() if words else ""
     if action in ("add", "edit", "remove") and len(words) >= 2:
         text = " ".join(words[2:]) or None
-        return Reply(await scripts.change(rt, user, action, words[1].lower(), text, campaign))
+        return Reply(await canned.change(rt, user, action, words[1].lower(), text, campaign))
     if action == "list":
         async with rt.db.sessions() as session:
-            spec = campaigns.spec_of(await campaigns.resolve(session, campaign))
+            spec = lifecycle.spec_of(await lifecycle.resolve(session, campaign))
         listed = "\n".join(f"• `;{n}` {t}" for n, t in spec.scripts.items()) or "No scripts yet."
         return Reply(listed)
     raise CommandError(
@@ -214,9 +216,9 @@ async def dispatch(rt: Runtime, user: str, text: str) -> Reply:
     except (
         CommandError,
         NotAllowed,
-        campaigns.CampaignError,
+        lifecycle.CampaignError,
         ValueError,
-        scripts.ScriptError,
+        canned.ScriptError,
     ) as problem:
         return Reply(str(problem)[0].upper() + str(problem)[1:])
 

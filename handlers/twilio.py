@@ -12,7 +12,7 @@ import logging
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from bot import inbound
+from bot.bridge import inbound
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -38,8 +38,8 @@ import asyncpg
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from bot.importer import MemberRow, read_roster
-from bot.members import ImportReport, import_roster
+from bot.roster.importer import MemberRow, read_roster
+from bot.roster.members import ImportReport, import_roster
 from storage.db import Database, migrate
 from storage.models import Campaign, Member
 

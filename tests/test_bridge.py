@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.blocks import CLAIM_ACTION
+from bot.bridge.blocks import CLAIM_ACTION
 from bot.fakes.world import PUBLIC_BASE_URL, SUPPORT_CHANNEL, World
 from storage.models import Conversation, Message, OptOut
 from tests.helpers import (
@@ -146,7 +146,7 @@ async def test_a_slack_retry_of_the_same_event_sends_one_sms(world: World) -> No
 
 
 async def test_two_workers_racing_send_each_text_once(world: World) -> None:
-    from bot.sms_outbox import SmsOutbox
+    from bot.bridge.sms_outbox import SmsOutbox
 
     dm, thread_ts = await started_thread(world)
     for n in range(6):

@@ -10,8 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.campaign_file import CampaignFileError, CampaignSpec, load_campaign_file, parse_campaign
-from bot.campaigns import load_campaign
+from bot.campaigns.campaign_file import (
+    CampaignFileError,
+    CampaignSpec,
+    load_campaign_file,
+    parse_campaign,
+)
+from bot.campaigns.lifecycle import load_campaign
 from storage import campaigns as stored
 from storage.db import Database, migrate
 

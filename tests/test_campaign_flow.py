@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import assignment, campaigns, members
+from bot.campaigns import assignment, lifecycle
+from bot.campaigns.gate import AGREE_ACTION
+from bot.campaigns.home import SEND_NEXT_ACTION
+from bot.campaigns.sending import SKIP_ACTION
 from bot.fakes.world import ADMIN, SUPPORT_CHANNEL, World
-from bot.gate import AGREE_ACTION
-from bot.home import SEND_NEXT_ACTION
-from bot.sending import SKIP_ACTION
+from bot.roster import members
 from storage import optouts
 from storage.models import Campaign, Conversation, Message
 from tests.helpers import ALICE, BOB, rows
@@ -80,8 +81,8 @@ async def world(database_url: str, clock: Clock, tmp_path: Path) -> AsyncIterato
     w.slack.add_user(BOB, "Bob Builder", display_name="Bob")
     path = tmp_path / "campaign.yml"
     path.write_text(CAMPAIGN, encoding="utf-8")
-    await campaigns.load_campaign(w.rt.db, path, clock())
-    await campaigns.set_state(w.rt.db, "pay-ballot", "active", clock())
+    await lifecycle.load_campaign(w.rt.db, path, clock())
+    await lifecycle.set_state(w.rt.db, "pay-ballot", "active", clock())
     report = await members.import_roster(w.rt.db, "pay-ballot", ROSTER, region="GB", now=clock())
     assert report.created == 7
     try:
@@ -300,7 +301,7 @@ async def test_import_warns_of_script_fields_no_column_provides(
 ) -> None:
     path = tmp_path / "campaign.yml"
     path.write_text(CAMPAIGN.replace("Brilliant,", "Brilliant {department},"), encoding="utf-8")
-    await campaigns.load_campaign(world.rt.db, path, world.now())
+    await lifecycle.load_campaign(world.rt.db, path, world.now())
     no_department = "first_name,phone,branch\nSam,07400100001,Leeds\n"
     report = await members.import_roster(
         world.rt.db, "pay-ballot", no_department, region="GB", now=world.now()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import campaigns
-from bot.campaigns import CampaignError, CampaignStateError
+from bot.campaigns import lifecycle
+from bot.campaigns.lifecycle import CampaignError, CampaignStateError
 from storage import campaigns as stored
 from storage import events
 from storage.db import Database, migrate
@@ -39,16 +39,16 @@ def campaign_file(tmp_path: Path, slug: str = "pay-ballot-2021", **replace: str)
 
 
 async def load(db: Database, tmp_path: Path, slug: str, state: str | None = None) -> None:
-    await campaigns.load_campaign(db, campaign_file(tmp_path, slug), T0)
+    await lifecycle.load_campaign(db, campaign_file(tmp_path, slug), T0)
     path = ["active"] if state == "active" else ["active", state] if state else []
     for step in path:
-        await campaigns.set_state(db, slug, step, T0)
+        await lifecycle.set_state(db, slug, step, T0)
 
 
 async def test_loading_creates_a_draft_then_updates_it_in_place(
     db: Database, tmp_path: Path
 ) -> None:
-    first = await campaigns.load_campaign(db, campaign_file(tmp_path), T0)
+    first = await lifecycle.load_campaign(db, campaign_file(tmp_path), T0)
     assert first.created and first.state == "draft" and first.slug == "pay-ballot-2021"
     assert first.initial == (
         "Hi Samira, it's Alex, a rep at Leeds Central. "
@@ -57,10 +57,10 @@ async def test_loading_creates_a_draft_then_updates_it_in_place(
     assert first.initial_length == len(first.initial)
     assert first.custom_fields == []
 
-    await campaigns.set_state(db, "pay-ballot-2021", "active", T0)
+    await lifecycle.set_state(db, "pay-ballot-2021", "active", T0)
     later = T0 + timedelta(hours=1)
     edited = campaign_file(tmp_path, **{"theirs?": "theirs, {department}?"})
-    second = await campaigns.load_campaign(db, edited, later)
+    second = await lifecycle.load_campaign(db, edited, later)
     assert not second.created and second.campaign_id == first.campaign_id
     assert second.state == "active"  # reloading a running campaign does not stop it
     assert second.custom_fields == ["department"]
@@ -78,7 +78,7 @@ async def test_a_closed_campaign_is_not_rewritten(db: Database, tmp_path: Path) 
     await load(db, tmp_path, "pay-ballot-2021", "closed")
     renamed = campaign_file(tmp_path, **{"name: Pay ballot": "name: Reopened"})
     with pytest.raises(CampaignStateError, match="closed, so its file can no longer be changed"):
-        await campaigns.load_campaign(db, renamed, T0)
+        await lifecycle.load_campaign(db, renamed, T0)
     async with db.transaction() as session:
         campaign = await stored.get_by_slug(session, "pay-ballot-2021")
     assert campaign is not None and campaign.name.startswith("Pay ballot")
@@ -122,9 +122,9 @@ REFUSED = [
 async def test_allowed_state_changes(db: Database, tmp_path: Path) -> None:
     for n, (path, final) in enumerate(ALLOWED):
         slug = f"allowed-{n}"
-        await campaigns.load_campaign(db, campaign_file(tmp_path, slug), T0)
+        await lifecycle.load_campaign(db, campaign_file(tmp_path, slug), T0)
         for step in path:
-            changed = await campaigns.set_state(db, slug, step, T0)
+            changed = await lifecycle.set_state(db, slug, step, T0)
         assert changed.state == final
         async with db.transaction() as session:
             campaign = await stored.get_by_slug(session, slug)
@@ -138,7 +138,7 @@ async def test_refused_state_changes_say_why_and_change_nothing(
         await load(db, tmp_path, state, None if state == "draft" else state)
     for current, wanted, message in REFUSED:
         with pytest.raises(CampaignStateError) as raised:
-            await campaigns.set_state(db, current, wanted, T0 + timedelta(days=1))
+            await lifecycle.set_state(db, current, wanted, T0 + timedelta(days=1))
         assert str(raised.value).startswith(message.format(slug=current)), str(raised.value)
     async with db.transaction() as session:
         rows = {c.slug: (c.state, c.updated_at) for c in await stored.all(session)}
@@ -151,15 +151,15 @@ async def test_changing_an_unknown_campaign_lists_the_known_ones(
     await load(db, tmp_path, "beta")
     await load(db, tmp_path, "alpha")
     with pytest.raises(CampaignError, match=r"no campaign 'gamma' \(campaigns: alpha, beta\)"):
-        await campaigns.set_state(db, "gamma", "active", T0)
+        await lifecycle.set_state(db, "gamma", "active", T0)
 
 
 async def test_resolve_uses_the_only_active_campaign_or_asks(db: Database, tmp_path: Path) -> None:
     async with db.transaction() as session:
         with pytest.raises(CampaignError) as none_loaded:
-            await campaigns.resolve(session, None)
+            await lifecycle.resolve(session, None)
         with pytest.raises(CampaignError, match=r"no campaign 'x' \(campaigns: none loaded yet\)"):
-            await campaigns.resolve(session, "x")
+            await lifecycle.resolve(session, "x")
     assert str(none_loaded.value) == (
         "no campaign is active: start one with /turnout campaign start SLUG"
     )
@@ -168,32 +168,32 @@ async def test_resolve_uses_the_only_active_campaign_or_asks(db: Database, tmp_p
     await load(db, tmp_path, "paused-one", "paused")
     async with db.transaction() as session:
         with pytest.raises(CampaignError, match="no campaign is active"):
-            await campaigns.resolve(session, None)
-        named = await campaigns.resolve(session, "draft-one")  # naming works in any state
+            await lifecycle.resolve(session, None)
+        named = await lifecycle.resolve(session, "draft-one")  # naming works in any state
     assert named.slug == "draft-one"
 
     await load(db, tmp_path, "zeta", "active")
     async with db.transaction() as session:
-        only = await campaigns.resolve(session, None)
+        only = await lifecycle.resolve(session, None)
     assert only.slug == "zeta"
 
     await load(db, tmp_path, "alpha", "active")
     async with db.transaction() as session:
         with pytest.raises(CampaignError) as several:
-            await campaigns.resolve(session, None)
-        chosen = await campaigns.resolve(session, "zeta")
+            await lifecycle.resolve(session, None)
+        chosen = await lifecycle.resolve(session, "zeta")
         with pytest.raises(CampaignError) as unknown:
-            await campaigns.resolve(session, "zet")
+            await lifecycle.resolve(session, "zet")
     assert str(several.value) == "several campaigns are active (alpha, zeta): add campaign:SLUG"
     assert chosen.slug == "zeta"
     assert str(unknown.value) == "no campaign 'zet' (campaigns: alpha, draft-one, paused-one, zeta)"
 
 
 async def test_the_stored_spec_is_the_loaded_one(db: Database, tmp_path: Path) -> None:
-    result = await campaigns.load_campaign(db, campaign_file(tmp_path), T0)
+    result = await lifecycle.load_campaign(db, campaign_file(tmp_path), T0)
     async with db.transaction() as session:
         campaign = await stored.get_by_slug(session, result.slug)
         assert campaign is not None
         assert await stored.get(session, campaign.id) is campaign
         assert [c.slug for c in await stored.active(session)] == []
-    assert campaigns.spec_of(campaign) == result.spec
+    assert lifecycle.spec_of(campaign) == result.spec

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = (Path(__file__).parent / "fixtures" / "campaign.yml").read_text(encoding="utf-8")

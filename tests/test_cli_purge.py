@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import campaigns
+from bot.campaigns import lifecycle
 from storage.db import Database
 from storage.models import Member
 from tests.test_purge import database_text
@@ -75,7 +75,7 @@ def move(database: str, *states: str) -> None:
         db = Database(database)
         try:
             for state in states:
-                await campaigns.set_state(db, SLUG, state, datetime.now(UTC), actor="U0ORG")
+                await lifecycle.set_state(db, SLUG, state, datetime.now(UTC), actor="U0ORG")
         finally:
             await db.dispose()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.demo import run_demo
+from bot.cli.demo import run_demo
 
 
 async def test_demo_shows_the_whole_loop(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import campaigns, members
-from bot.digest_chart import render_chart
-from bot.digest_post import Counts, Digest, render
+from bot.campaigns import lifecycle
 from bot.fakes.world import SUPPORT_CHANNEL, World
+from bot.roster import members
 from bot.sweeps import digest
+from bot.sweeps.digest_chart import render_chart
+from bot.sweeps.digest_post import Counts, Digest, render
 from storage.models import Campaign, Conversation, Member, Message, OptOut, ReplacementRequest
 
 CAMPAIGN = """\
@@ -68,8 +69,8 @@ async def world(database_url: str, clock: Clock, tmp_path: Path) -> AsyncIterato
     try:
         path = tmp_path / "campaign.yml"
         path.write_text(CAMPAIGN, encoding="utf-8")
-        await campaigns.load_campaign(w.rt.db, path, MONDAY)
-        await campaigns.set_state(w.rt.db, "pay-ballot", "active", MONDAY)
+        await lifecycle.load_campaign(w.rt.db, path, MONDAY)
+        await lifecycle.set_state(w.rt.db, "pay-ballot", "active", MONDAY)
         report = await members.import_roster(
             w.rt.db, "pay-ballot", roster(), region="GB", now=MONDAY
         )
@@ -198,7 +199,7 @@ async def test_the_hour_is_local_and_paused_campaigns_get_none(world: World) -> 
     summer = datetime(2021, 10, 1, 17, 0, tzinfo=UTC)
     assert await sweep(world, summer - timedelta(minutes=1)) == "digest: nothing due"
     assert await sweep(world, summer) == "digest: queued for pay-ballot"
-    await campaigns.set_state(world.rt.db, "pay-ballot", "paused", MONDAY)
+    await lifecycle.set_state(world.rt.db, "pay-ballot", "paused", MONDAY)
     assert await sweep(world, MONDAY.replace(hour=19)) == "digest: nothing due"
     assert len(digests(world)) == 1
 

@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 from sqlalchemy import JSON, func, insert, literal, select
 
-from bot import campaigns, members
-from bot.exports import MARK_PROCESSED_ACTION
+from bot.campaigns import lifecycle
+from bot.exports.export import MARK_PROCESSED_ACTION
 from bot.fakes.world import ADMIN, World
+from bot.roster import members
 from storage import users
 from storage.models import (
     AuditEntry,
@@ -80,8 +81,8 @@ async def _campaign_world(database_url: str, tmp_path: Path, roster: str) -> Wor
         w.slack.add_user(user, name)
     path = tmp_path / "campaign.yml"
     path.write_text(CAMPAIGN, encoding="utf-8")
-    await campaigns.load_campaign(w.rt.db, path, T0)
-    await campaigns.set_state(w.rt.db, "pay-ballot", "active", T0)
+    await lifecycle.load_campaign(w.rt.db, path, T0)
+    await lifecycle.set_state(w.rt.db, "pay-ballot", "active", T0)
     await members.import_roster(w.rt.db, "pay-ballot", roster, region="GB", now=T0)
     async with w.rt.db.transaction() as session:
         await users.upsert(session, ALICE, now=T0, name="Alice Activist")

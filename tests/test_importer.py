@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from bot.importer import MemberRow, RosterError, RosterPlan, read_roster, snake_case
+from bot.roster.importer import MemberRow, RosterError, RosterPlan, read_roster, snake_case
 from tests.conftest import shared_dir
 
 HEADER = "membership_no,first_name,last_name,phone,branch,department"

@@ -18,8 +18,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 import storage.db
-from bot.cli_members import ProgressBar
-from bot.members import ImportReport, RosterError, import_roster
+from bot.cli.members import ProgressBar
+from bot.roster.members import ImportReport, RosterError, import_roster
 from storage import members, optouts
 from storage.db import Database
 from storage.models import Campaign, Member, OptOut

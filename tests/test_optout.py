@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.optout import OPT_IN_WORDS, OPT_OUT_WORDS, Keyword, classify, from_twilio_opt_out_type
+from bot.bridge.optout import (
+    OPT_IN_WORDS,
+    OPT_OUT_WORDS,
+    Keyword,
+    classify,
+    from_twilio_opt_out_type,
+)
 
 
 @pytest.mark.parametrize(

@@ -18,11 +18,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import campaigns, members, outcomes
+from bot.campaigns import lifecycle
+from bot.campaigns.gate import AGREE_ACTION
+from bot.campaigns.home import SEND_NEXT_ACTION
+from bot.exports.purge import PurgeRefused, purge_campaign
 from bot.fakes.world import ADMIN, SUPPORT_CHANNEL, World
-from bot.gate import AGREE_ACTION
-from bot.home import SEND_NEXT_ACTION
-from bot.purge import PurgeRefused, purge_campaign
+from bot.roster import members
+from bot.scripts import outcomes
 from storage import uploads
 from storage.db import Database
 from storage.models import AuditEntry, Base, Campaign, Conversation, OptOut, SlackDelivery
@@ -87,8 +89,8 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
     w.slack.add_user(ALICE, "Alice Activist", display_name="Alice")
     path = tmp_path / "campaign.yml"
     path.write_text(CAMPAIGN, encoding="utf-8")
-    await campaigns.load_campaign(w.rt.db, path, clock())
-    await campaigns.set_state(w.rt.db, "pay-ballot", "active", clock())
+    await lifecycle.load_campaign(w.rt.db, path, clock())
+    await lifecycle.set_state(w.rt.db, "pay-ballot", "active", clock())
     await members.import_roster(w.rt.db, "pay-ballot", ROSTER, region="GB", now=clock())
     try:
         yield w
@@ -151,7 +153,7 @@ async def run_the_campaign(world: World) -> dict[str, int]:
             now=world.now(),
         )
     await world.drain()
-    await campaigns.set_state(world.rt.db, "pay-ballot", "closed", world.now())
+    await lifecycle.set_state(world.rt.db, "pay-ballot", "closed", world.now())
     return ids
 
 

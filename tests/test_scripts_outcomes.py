@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 
-from bot import campaigns, members
-from bot.card_actions import OPT_OUT_ACTION, SCRIPT_MENU_ACTION
+from bot.bridge.card_actions import OPT_OUT_ACTION, SCRIPT_MENU_ACTION
+from bot.campaigns import lifecycle
+from bot.campaigns.gate import AGREE_ACTION
+from bot.campaigns.home import SEND_NEXT_ACTION
 from bot.fakes.world import ADMIN, World
-from bot.gate import AGREE_ACTION
-from bot.home import SEND_NEXT_ACTION
-from bot.replacement_modal import ADDRESS_ACTION, ADDRESS_BLOCK, NEW_ACTION, NEW_BLOCK
-from bot.script_modal import PICK_CONVERSATION, PICK_SCRIPT, TEXT_ACTION, USE_GSM_ACTION
+from bot.roster import members
+from bot.scripts.replacement_modal import ADDRESS_ACTION, ADDRESS_BLOCK, NEW_ACTION, NEW_BLOCK
+from bot.scripts.script_modal import PICK_CONVERSATION, PICK_SCRIPT, TEXT_ACTION, USE_GSM_ACTION
 from storage.models import Conversation, Message, OptOut, OutcomeEvent, ReplacementRequest
 from tests.helpers import ALICE, BOB, count, rows
 from tests.test_campaign_flow import Clock, click, command, home_button
@@ -52,8 +53,8 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
     w.slack.add_user(ALICE, "Alice Activist", display_name="Alice")
     path = tmp_path / "campaign.yml"
     path.write_text(CAMPAIGN, encoding="utf-8")
-    await campaigns.load_campaign(w.rt.db, path, clock())
-    await campaigns.set_state(w.rt.db, "pay-ballot", "active", clock())
+    await lifecycle.load_campaign(w.rt.db, path, clock())
+    await lifecycle.set_state(w.rt.db, "pay-ballot", "active", clock())
     await members.import_roster(w.rt.db, "pay-ballot", ROSTER, region="GB", now=clock())
     await command(w, ADMIN, "assign <@U0ALICE|alice> 1")
     await click(w, ALICE, AGREE_ACTION, str(home_button(w, ALICE, AGREE_ACTION)))
@@ -353,9 +354,9 @@ async def test_a_replacement_request_reaches_the_export(world: World) -> None:
 async def test_ask_for_help_reaches_coordinators_and_their_answer_comes_back(
     world: World,
 ) -> None:
-    from bot.card_actions import ASK_ACTION
+    from bot.bridge.card_actions import ASK_ACTION
+    from bot.bridge.support import ASK_CALLBACK, QUESTION_ACTION, QUESTION_BLOCK
     from bot.fakes.world import SUPPORT_CHANNEL
-    from bot.support import ASK_CALLBACK, QUESTION_ACTION, QUESTION_BLOCK
 
     c = await conversation(world)
     assert element(card(world, c), ASK_ACTION)["value"] == str(c.id)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.segments import GSM_BASIC, GSM_EXTENSION, describe, figures, gsm_replacement
+from bot.scripts.segments import GSM_BASIC, GSM_EXTENSION, describe, figures, gsm_replacement
 
 ROOT = Path(__file__).resolve().parents[1]
 

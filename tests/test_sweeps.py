@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import campaigns, members
+from bot.bridge.support_posts import ESCALATION_CLAIM
+from bot.campaigns import lifecycle
+from bot.campaigns.gate import AGREE_ACTION
+from bot.campaigns.home import SEND_NEXT_ACTION
 from bot.fakes.world import ADMIN, SUPPORT_CHANNEL, World
-from bot.gate import AGREE_ACTION
-from bot.home import SEND_NEXT_ACTION
-from bot.support_posts import ESCALATION_CLAIM
+from bot.roster import members
 from bot.sweeps.runner import run_sweep
 from storage import sweeps as queries
 from storage.models import Conversation, Message
@@ -53,8 +54,8 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
     w.slack.add_user(BOB, "Bob Builder", display_name="Bob")
     path = tmp_path / "campaign.yml"
     path.write_text(CAMPAIGN, encoding="utf-8")
-    await campaigns.load_campaign(w.rt.db, path, clock())
-    await campaigns.set_state(w.rt.db, "pay-ballot", "active", clock())
+    await lifecycle.load_campaign(w.rt.db, path, clock())
+    await lifecycle.set_state(w.rt.db, "pay-ballot", "active", clock())
     await members.import_roster(w.rt.db, "pay-ballot", ROSTER, region="GB", now=clock())
     await command(w, ADMIN, "assign <@U0ALICE|alice> 3")
     await click(w, ALICE, AGREE_ACTION, str(home_button(w, ALICE, AGREE_ACTION)))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import templates
-from bot.templates import MissingFields, TemplateError
+from bot.scripts import templates
+from bot.scripts.templates import MissingFields, TemplateError
 
 MEMBER = {
     "first_name": "Sam",

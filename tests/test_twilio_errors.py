@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.twilio_errors import DESCRIPTIONS, RETRYABLE, describe, is_retryable
+from bot.bridge.twilio_errors import DESCRIPTIONS, RETRYABLE, describe, is_retryable
 
 
 @pytest.mark.parametrize(

@@ -19,9 +19,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot import campaigns, roles
+from bot.campaigns import lifecycle, roles
 from bot.fakes.world import ADMIN, World
-from bot.upload_blocks import CANCEL_ACTION, IMPORT_ACTION
+from bot.roster.upload_blocks import CANCEL_ACTION, IMPORT_ACTION
 from storage import optouts
 from storage.models import AuditEntry, Member, PendingImport
 from tests.conftest import shared_dir
@@ -71,8 +71,8 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
     w.slack.add_user(ALICE, "Alice Activist", display_name="Alice")
     path = tmp_path / "campaign.yml"
     path.write_text(CAMPAIGN, encoding="utf-8")
-    await campaigns.load_campaign(w.rt.db, path, NOW)
-    await campaigns.set_state(w.rt.db, "pay-ballot", "active", NOW)
+    await lifecycle.load_campaign(w.rt.db, path, NOW)
+    await lifecycle.set_state(w.rt.db, "pay-ballot", "active", NOW)
     await roles.set_role(w.rt, ADMIN, ORGANISER, "organiser")
     async with w.rt.db.transaction() as session:
         await optouts.add(session, OPTED_OUT, source="sms", now=NOW)
@@ -245,7 +245,7 @@ async def test_the_campaign_is_named_in_the_message_or_the_only_active_one(
 ) -> None:
     await upload(world, ORGANISER, ROSTER, text="here you go campaign:nope")
     assert "no campaign 'nope'" in last_dm(world, ORGANISER)
-    await campaigns.set_state(world.rt.db, "pay-ballot", "paused", NOW)
+    await lifecycle.set_state(world.rt.db, "pay-ballot", "paused", NOW)
     await upload(world, ORGANISER, ROSTER)
     assert "no campaign is active" in last_dm(world, ORGANISER)
     await upload(world, ORGANISER, ROSTER, text="campaign:pay-ballot")

@@ -11,10 +11,7 @@ import copy
 import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from bot.fakes._slack_files import SharedFile
+from typing import Any
 
 JSON = dict[str, Any]
 APP_ID = "A0TURNOUT"
@@ -37,6 +34,58 @@ def need(params: JSON, *names: str) -> None:
     for name in names:
         if params.get(name) in (None, ""):
             raise SlackError("invalid_arguments")
+
+
+MIMETYPES = {
+    "csv": "text/csv",
+    "text": "text/plain",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+    "png": "image/png",
+}
+
+
+@dataclass
+class SharedFile:
+    """A file a human shared in a channel; ``content`` is what a download returns."""
+
+    id: str
+    name: str
+    title: str
+    filetype: str
+    user: str
+    channel: str
+    content: bytes
+    created: int
+
+    @property
+    def mimetype(self) -> str:
+        return MIMETYPES.get(self.filetype, "application/octet-stream")
+
+    def wire(self, ws: Workspace) -> JSON:
+        """The file object as events and ``files.info`` carry it."""
+        private = f"{ws.base_url}/files-pri/{ws.team_id}-{self.id}"
+        return {
+            "id": self.id,
+            "created": self.created,
+            "timestamp": self.created,
+            "name": self.name,
+            "title": self.title,
+            "mimetype": self.mimetype,
+            "filetype": self.filetype,
+            "pretty_type": self.filetype.upper(),
+            "user": self.user,
+            "user_team": ws.team_id,
+            "mode": "hosted",
+            "is_external": False,
+            "is_public": False,
+            "size": len(self.content),
+            "url_private": f"{private}/{self.name}",
+            "url_private_download": f"{private}/download/{self.name}",
+            "permalink": f"https://{ws.team_domain}.slack.com/files/{self.user}/{self.id}/{self.name}",
+            "channels": [self.channel] if self.channel[:1] == "C" else [],
+            "ims": [self.channel] if self.channel[:1] == "D" else [],
+        }
 
 
 @dataclass

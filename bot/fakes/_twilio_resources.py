@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 JSON = dict[str, Any]
@@ -250,3 +251,15 @@ def list_page(records: list[JSON], query: dict[str, str], path: str) -> JSON:
         "start": page * size,
         "uri": uri(page, query.get("PageToken")),
     }
+
+
+@dataclass
+class Fault:
+    """An answer armed for the next ``remaining`` message creations."""
+
+    kind: Literal["error", "swallow"]
+    remaining: int
+    status: int = 0
+    code: int = 0
+    message: str | None = None
+    retry_after: int | None = None

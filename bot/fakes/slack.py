@@ -8,8 +8,9 @@ retry logic as production. It keeps the Slack rules Turnout depends on: unique i
 
 The workspace state lives in ``_slack_workspace``, the Web API methods in ``_slack_api``,
 Slack's requests to the app (events, commands, interactions) in ``_slack_requests``, the
-same requests pushed over a Socket Mode WebSocket in ``_slack_socket``, and files humans
-share (with their token-guarded downloads) in ``_slack_files``.
+same requests pushed over a Socket Mode WebSocket in ``_slack_socket``, files humans
+share (with their token-guarded downloads) in ``_slack_files``, and what a user reads of a
+message (mentions and links resolved) in ``_slack_text``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import asyncio
 import copy
 import hmac
 import json
-import re
 import time
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -30,6 +30,7 @@ from bot.fakes._slack_api import METHODS
 from bot.fakes._slack_files import SlackFiles
 from bot.fakes._slack_requests import ResponseTarget
 from bot.fakes._slack_socket import CONNECTIONS_OPEN, DEFAULT_APP_TOKEN, SlackSocket
+from bot.fakes._slack_text import live_tokens, rendered_text
 from bot.fakes._slack_workspace import JSON, SlackError, Workspace, flag
 
 __all__ = ["DEFAULT_APP_TOKEN", "FakeSlack", "SlackCall", "live_tokens", "rendered_text"]
@@ -38,8 +39,6 @@ T = TypeVar("T")
 _Fault = tuple[int, str, int | None]  # HTTP status, Slack error, Retry-After
 # Fields Slack accepts as JSON text inside form-encoded bodies.
 _JSON_FIELDS = ("blocks", "attachments", "metadata", "view", "files")
-# Anything Slack would parse as a control sequence: mentions, broadcasts, links.
-_LIVE_TOKEN = re.compile(r"<[^<>]+>")
 
 
 @dataclass
@@ -70,44 +69,6 @@ def _take(queue: dict[str, list[_Pending[T]]], method: str) -> T | None:
     if head.remaining <= 0:
         pending.pop(0)
     return head.value
-
-
-def live_tokens(text: str) -> list[str]:
-    """Raw ``<...>`` sequences Slack would render as mentions, broadcasts or links.
-
-    Properly escaped text (``&lt;`` instead of ``<``) yields none, which is how tests prove
-    that a member's SMS cannot ping ``@channel`` or smuggle a disguised link.
-    """
-    return _LIVE_TOKEN.findall(text)
-
-
-def rendered_text(message: JSON, users: dict[str, JSON] | None = None) -> str:
-    """Roughly what a Slack user reads for a message's ``text``: control sequences resolved
-    (``<url|label>`` shows its label, ``<@U1>`` a name) and Slack's three entities decoded."""
-    known = users or {}
-
-    def render(token: str) -> str:
-        target, _, label = token[1:-1].partition("|")
-        if label:
-            return label
-        if target[:1] == "!":
-            return "@" + target[1:].split("^")[0]
-        if target[:1] == "@":
-            return "@" + str(known.get(target[1:], {}).get("real_name") or target[1:])
-        return target
-
-    text = str(message.get("text") or "")
-    out, last = [], 0
-    for match in _LIVE_TOKEN.finditer(text):
-        out += [_unescape(text[last : match.start()]), render(match.group())]
-        last = match.end()
-    out.append(_unescape(text[last:]))
-    return "".join(out)
-
-
-def _unescape(text: str) -> str:
-    """Slack escapes only these three; html.unescape would also decode ones Slack shows raw."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 async def _read_params(request: web.Request) -> JSON:

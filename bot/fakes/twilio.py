@@ -14,9 +14,8 @@ import base64
 import logging
 import secrets
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -26,6 +25,7 @@ from bot.fakes._twilio_resources import (
     API_VERSION,
     ERROR_MESSAGES,
     JSON,
+    Fault,
     error_body,
     inbound_params,
     list_page,
@@ -40,18 +40,6 @@ __all__ = ["FakeTwilio"]
 
 log = logging.getLogger(__name__)
 FINAL = ("delivered", "undelivered", "failed", "read", "canceled")
-
-
-@dataclass
-class _Fault:
-    """An answer armed for the next ``remaining`` message creations."""
-
-    kind: Literal["error", "swallow"]
-    remaining: int
-    status: int = 0
-    code: int = 0
-    message: str | None = None
-    retry_after: int | None = None
 
 
 def _utcnow() -> datetime:
@@ -82,7 +70,7 @@ class FakeTwilio:
         self.app_url: str | None = None
         self.auto_status: list[str] | None = None
         self.auto_status_delay = 0.02
-        self._faults: list[_Fault] = []
+        self._faults: list[Fault] = []
         self._held: set[asyncio.Task[Any]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._seq = 0
@@ -137,19 +125,19 @@ class FakeTwilio:
     ) -> None:
         """Refuse creation with Twilio error ``code`` (21610, 21211, 21614...); nothing is
         created. ``message`` defaults to Twilio's wording for the code."""
-        self._faults.append(_Fault("error", times, status, code, message))
+        self._faults.append(Fault("error", times, status, code, message))
 
     def rate_limit(self, *, times: int = 1, retry_after: int = 1) -> None:
         """Answer 429 (code 20429) with ``Retry-After``; nothing is created."""
-        self._faults.append(_Fault("error", times, 429, 20429, retry_after=retry_after))
+        self._faults.append(Fault("error", times, 429, 20429, retry_after=retry_after))
 
     def server_error(self, times: int = 1) -> None:
         """Answer 500 (code 20500); nothing is created."""
-        self._faults.append(_Fault("error", times, 500, 20500))
+        self._faults.append(Fault("error", times, 500, 20500))
 
     def swallow_response(self, times: int = 1) -> None:
         """Create the message but never answer: the send's outcome is unknown to the app."""
-        self._faults.append(_Fault("swallow", times))
+        self._faults.append(Fault("swallow", times))
 
     # -- inspection ----------------------------------------------------------------------
 
@@ -318,7 +306,7 @@ class FakeTwilio:
     def _error(self, body: JSON) -> web.Response:
         return web.json_response(body, status=int(body["status"]))
 
-    def _take_fault(self) -> _Fault | None:
+    def _take_fault(self) -> Fault | None:
         if not self._faults:
             return None
         fault = self._faults[0]

@@ -15,11 +15,11 @@ from datetime import UTC, date, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.campaign_file import CampaignFileError, CampaignSpec
-from bot.campaigns import spec_of
-from bot.digest_post import Counts, Digest
+from bot.campaigns.campaign_file import CampaignFileError, CampaignSpec
+from bot.campaigns.lifecycle import spec_of
 from bot.intents import Kind
 from bot.runtime import Runtime
+from bot.sweeps.digest_post import Counts, Digest
 from storage import campaigns as stored_campaigns
 from storage import digest as stored
 from storage import outbox

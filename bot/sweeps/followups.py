@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.campaign_file import CampaignFileError
-from bot.campaigns import spec_of
+from bot.campaigns.campaign_file import CampaignFileError
+from bot.campaigns.lifecycle import spec_of
 from bot.intents import Kind
 from bot.runtime import Runtime
 from storage import campaigns, events, outbox

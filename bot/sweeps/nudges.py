@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.campaign_file import CampaignFileError, CampaignSpec
-from bot.campaigns import spec_of
+from bot.campaigns.campaign_file import CampaignFileError, CampaignSpec
+from bot.campaigns.lifecycle import spec_of
 from bot.intents import Kind
 from bot.runtime import Runtime
 from storage import outbox, users

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from bot import consent
+from bot.bridge import consent
+from bot.bridge.sms_gateway import SmsFateUnknown, SmsRejected
+from bot.bridge.sms_outbox import SmsOutbox
+from bot.bridge.twilio_errors import describe
 from bot.intents import Kind
 from bot.runtime import Runtime
-from bot.sms_gateway import SmsFateUnknown, SmsRejected
-from bot.sms_outbox import SmsOutbox
-from bot.twilio_errors import describe
 from storage import conversations, messages, outbox
 from storage import sweeps as queries
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import assignment, claims, gate, home, sending
-from bot.blocks import CLAIM_ACTION, RELEASE_ACTION
+from bot.bridge import claims
+from bot.bridge.blocks import CLAIM_ACTION, RELEASE_ACTION
+from bot.campaigns import assignment, gate, home, sending
 from bot.runtime import Runtime
 
 

@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import slash
 from bot.runtime import Runtime
-from handlers.slack import scripts
+from handlers.slack.scripts import open_modal
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
@@ -17,7 +17,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     async def on_turnout(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
         if (command.get("text") or "").strip().lower() == "scripts":
             await ack()
-            await scripts.open_modal(rt, client, command["user_id"], command["trigger_id"])
+            await open_modal(rt, client, command["user_id"], command["trigger_id"])
             return
         reply = await slash.dispatch(rt, command["user_id"], command.get("text") or "")
         await ack(text=reply.text, blocks=reply.blocks or None)

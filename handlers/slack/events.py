@@ -11,8 +11,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import outbound, scripts, support, uploads
+from bot.bridge import outbound, support
+from bot.roster import uploads
 from bot.runtime import Runtime
+from bot.scripts import canned
 
 IGNORED_SUBTYPES = frozenset({"bot_message", "channel_join", "channel_leave", "thread_broadcast"})
 
@@ -44,7 +46,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             return
         if not event.get("thread_ts") or event.get("thread_ts") == event.get("ts"):
             return
-        await scripts.thread_reply(
+        await canned.thread_reply(
             rt,
             outbound.SlackMessage(
                 event_id=event_id,

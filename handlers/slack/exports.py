@@ -6,9 +6,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import exports
-from bot.campaigns import CampaignError
-from bot.roles import NotAllowed
+from bot.campaigns.lifecycle import CampaignError
+from bot.campaigns.roles import NotAllowed
+from bot.exports import export
 from bot.runtime import Runtime
 
 
@@ -20,7 +20,7 @@ def _export_id(action: dict[str, Any]) -> int | None:
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
-    @app.action(exports.MARK_PROCESSED_ACTION)
+    @app.action(export.MARK_PROCESSED_ACTION)
     async def on_mark_processed(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
@@ -29,8 +29,8 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         if export_id is None:
             return
         try:
-            text = await exports.mark_processed(rt, body["user"]["id"], export_id=export_id)
-        except (exports.ExportError, NotAllowed, CampaignError) as problem:
+            text = await export.mark_processed(rt, body["user"]["id"], export_id=export_id)
+        except (export.ExportError, NotAllowed, CampaignError) as problem:
             # The button stays, for an organiser to use; the refusal is for this user only.
             said = str(problem)
             await respond(text=said[0].upper() + said[1:], replace_original=False)

@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import home
+from bot.campaigns import home
 from bot.runtime import Runtime
 
 

@@ -7,11 +7,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import outcomes, replacement_modal
-from bot.card_actions import OPT_OUT_ACTION, OUTCOME_ACTION, OUTCOME_PREFIX
-from bot.home import tell
+from bot.bridge.card_actions import OPT_OUT_ACTION, OUTCOME_ACTION, OUTCOME_PREFIX
+from bot.campaigns.home import tell
 from bot.runtime import Runtime
-from storage import conversations
+from bot.scripts import outcomes, replacement_modal
 
 
 def _id(action: dict[str, Any]) -> int | None:
@@ -36,9 +35,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
                 # The trigger id lives three seconds: the modal opens here, not later.
                 await client.views_open(
                     trigger_id=body["trigger_id"],
-                    view=replacement_modal.build(
-                        conversation_id, key, await _name(rt, conversation_id)
-                    ),
+                    view=await replacement_modal.for_conversation(rt, conversation_id, key),
                 )
                 return
             await outcomes.record(rt, user, conversation_id, key)
@@ -70,10 +67,3 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             )
             return
         await ack()
-
-
-async def _name(rt: Runtime, conversation_id: int) -> str:
-    async with rt.db.sessions() as session:
-        conversation = await conversations.get(session, conversation_id)
-        member = await conversations.member_of(session, conversation) if conversation else None
-    return member.full_name if member else "this member"

@@ -7,9 +7,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import script_modal, scripts
-from bot.card_actions import SCRIPT_MENU_ACTION
+from bot.bridge.card_actions import SCRIPT_MENU_ACTION
 from bot.runtime import Runtime
+from bot.scripts import canned, script_modal
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
@@ -54,10 +54,10 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             )
             return
         try:
-            await scripts.send_text(
+            await canned.send_text(
                 rt, body["user"]["id"], conversation, text, key=f"modal:{view['id']}"
             )
-        except scripts.ScriptError as problem:
+        except canned.ScriptError as problem:
             await ack(response_action="errors", errors={block_id: str(problem)})
             return
         await ack()

@@ -6,10 +6,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import assignment
-from bot.roles import NotAllowed
+from bot.bridge.support_posts import ESCALATION_CLAIM, ESCALATION_REASSIGN
+from bot.campaigns import assignment
+from bot.campaigns.roles import NotAllowed
 from bot.runtime import Runtime
-from bot.support_posts import ESCALATION_CLAIM, ESCALATION_REASSIGN
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:

@@ -7,11 +7,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import support
-from bot.blocks import member_label
-from bot.card_actions import ASK_ACTION
+from bot.bridge import support
+from bot.bridge.card_actions import ASK_ACTION
 from bot.runtime import Runtime
-from storage import conversations
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
@@ -23,13 +21,9 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         value = str(action.get("value") or "")
         if not value.isdigit():
             return
-        async with rt.db.sessions() as session:
-            conversation = await conversations.get(session, int(value))
-            member = await conversations.member_of(session, conversation) if conversation else None
-        name = member_label(member, conversation.phone if conversation else "")
         # The trigger id lives three seconds: the modal opens here.
         await client.views_open(
-            trigger_id=body["trigger_id"], view=support.question_modal(int(value), name)
+            trigger_id=body["trigger_id"], view=await support.question_view(rt, int(value))
         )
 
     @app.view(support.ASK_CALLBACK)

@@ -10,9 +10,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import uploads
+from bot.roster import uploads
+from bot.roster.upload_blocks import CANCEL_ACTION, IMPORT_ACTION
 from bot.runtime import Runtime
-from bot.upload_blocks import CANCEL_ACTION, IMPORT_ACTION
 
 
 def _pending_id(action: dict[str, Any]) -> int | None:

@@ -1,0 +1,129 @@
+"""What arrives from Twilio: members' texts and delivery reports.
+
+Both are committed before the webhook answers (persist, then acknowledge);
+Slack hears of them later, from the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.bridge import consent, optout, support
+from bot.bridge.twilio_errors import describe
+from bot.intents import Kind
+from bot.runtime import Runtime
+from storage import conversations, messages, outbox
+from storage.models import Message
+
+log = logging.getLogger(__name__)
+
+
+async def receive_sms(
+    rt: Runtime, *, sid: str, from_: str, body: str, opt_out_type: str | None = None
+) -> bool:
+    """Store a member's text and queue it for Slack; False if it was a duplicate."""
+    now = rt.now()
+    try:
+        async with rt.db.transaction() as session:
+            if await messages.by_sid(session, sid) is not None:
+                return False
+            conversation = await conversations.latest_for_phone(session, from_)
+            if conversation is None:
+                member = await conversations.member_by_phone(session, from_)
+                conversation = await conversations.create(
+                    session, phone=from_, now=now, member=member
+                )
+            message = await messages.add(
+                session,
+                Message(
+                    conversation_id=conversation.id,
+                    direction="in",
+                    kind="inbound",
+                    body=body,
+                    status="received",
+                    twilio_sid=sid,
+                    created_at=now,
+                    updated_at=now,
+                ),
+            )
+            conversation.last_inbound_at = now
+            conversation.updated_at = now
+            await outbox.enqueue(
+                session,
+                Kind.INBOUND,
+                now=now,
+                conversation_id=conversation.id,
+                message_id=message.id,
+            )
+            keyword = optout.from_twilio_opt_out_type(opt_out_type) or optout.classify(body)
+            source = "twilio" if opt_out_type else "keyword"
+            if keyword is optout.Keyword.OPT_OUT:
+                await consent.opt_out(
+                    session,
+                    rt,
+                    from_,
+                    source=source,
+                    conversation=conversation,
+                    word=body.strip() or "STOP",
+                )
+            elif keyword is optout.Keyword.OPT_IN:
+                await consent.opt_in(session, rt, from_, conversation=conversation)
+    except IntegrityError:
+        # Twilio retried while the first delivery was still being stored.
+        log.info("inbound %s already stored", sid)
+        return False
+    log.info("inbound text %s stored for conversation %s", sid, conversation.id)
+    rt.wake()
+    return True
+
+
+async def record_status(
+    rt: Runtime,
+    *,
+    sid: str,
+    status: str,
+    error_code: int | None = None,
+    message_id: int | None = None,
+) -> bool:
+    """Apply a Twilio status callback; False if it changed nothing (old or repeated)."""
+    now = rt.now()
+    async with rt.db.transaction() as session:
+        message = await messages.by_sid(session, sid)
+        if message is None and message_id is not None:
+            # The callback can beat the answer to our create request.
+            candidate = await messages.get(session, message_id)
+            if candidate is not None and candidate.twilio_sid in (None, sid):
+                message = candidate
+                message.twilio_sid = sid
+        if message is None:
+            log.warning("status callback for unknown message %s ignored", sid)
+            return False
+        changed = messages.advance_status(message, status)
+        if changed and error_code:
+            message.error_code = error_code
+            message.status_reason = describe(error_code)
+        if not changed:
+            return False
+        message.updated_at = now
+        await outbox.enqueue(
+            session,
+            Kind.SMS_STATE,
+            now=now,
+            conversation_id=message.conversation_id,
+            message_id=message.id,
+        )
+        conversation = await conversations.get(session, message.conversation_id)
+        if status in ("failed", "undelivered") and error_code != 21610 and conversation:
+            reason = message.status_reason or "Twilio gave no reason"
+            await support.notice(
+                session, rt, conversation, f"a text was not delivered: {reason}", ":x:"
+            )
+        if error_code == 21610:
+            if conversation is not None:
+                await consent.opt_out(
+                    session, rt, conversation.phone, source="21610", conversation=conversation
+                )
+    rt.wake()
+    return True

@@ -1,0 +1,295 @@
+"""The Slack outbox worker: intents to Web API calls, in order, once.
+
+Deliveries of one conversation run one at a time in the order they were
+queued; different conversations run side by side. Posts are paced per
+channel (Slack allows about one message a second in a channel), a 429 pauses
+that method for its Retry-After, and every post carries metadata naming the
+delivery, so a delivery retaken after a crash first looks for its own post
+before posting again.
+
+The outbox knows no feature. What a kind of delivery does is a handler in
+the package that owns it, entered in a `Deliveries` table at start-up
+(`bot.app.slack_deliveries`); the outbox looks the kind up there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.intents import Kind
+from bot.runtime import Runtime
+from bot.workers import Pacer, Worker, gather_limited
+from storage import outbox, users
+from storage.models import SlackDelivery
+
+log = logging.getLogger(__name__)
+
+METADATA_TYPE = "turnout_delivery"
+MAX_ATTEMPTS = 8
+RETRYABLE_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+
+
+class Deferred(Exception):
+    """Try this delivery again later (a 429, a paused method, a network blip)."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+        self.reason = reason
+
+
+class GaveUp(Exception):
+    """Slack refused in a way retrying cannot fix (channel_not_found, ...)."""
+
+
+class Held(Exception):
+    """Not to be shown yet: the owner has not agreed to the data-protection terms."""
+
+
+Deliver = Callable[["SlackOutbox", SlackDelivery], Awaitable[None]]
+
+
+class Deliveries:
+    """The kind -> handler table that the packages fill at start-up."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Deliver] = {}
+        self._on_refusal: dict[str, Deliver] = {}
+
+    def add(self, kind: Kind, handler: Deliver, *, on_refusal: Deliver | None = None) -> None:
+        """Register what `kind` does; `on_refusal` runs when Slack refuses it for good."""
+        if kind in self._handlers:
+            raise ValueError(f"delivery kind {kind!r} is registered twice")
+        self._handlers[kind] = handler
+        if on_refusal is not None:
+            self._on_refusal[kind] = on_refusal
+
+    def handler(self, kind: str) -> Deliver:
+        try:
+            return self._handlers[kind]
+        except KeyError:
+            raise GaveUp(f"unknown delivery kind {kind!r}") from None
+
+    def on_refusal(self, kind: str) -> Deliver | None:
+        return self._on_refusal.get(kind)
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(self._handlers)
+
+
+class SlackOutbox(Worker):
+    name = "slack-outbox"
+
+    def __init__(
+        self,
+        rt: Runtime,
+        deliveries: Deliveries,
+        *,
+        posts_per_second: float = 1.0,
+        burst: int = 3,
+        lease: timedelta = timedelta(minutes=2),
+        batch: int = 25,
+        concurrency: int = 8,
+        poll_interval: float = 1.0,
+    ) -> None:
+        super().__init__(rt.slack_wakeup, poll_interval=poll_interval)
+        self.rt = rt
+        self.deliveries = deliveries
+        self.channels = Pacer(posts_per_second, burst=burst)
+        self.methods = Pacer(0.0)
+        self.lease = lease
+        self.batch = batch
+        self.concurrency = concurrency
+
+    async def run_once(self) -> int:
+        async with self.rt.db.transaction() as session:
+            ids = await outbox.due_ids(session, self.rt.now(), self.lease, self.batch)
+        await gather_limited(ids, self._deliver_one, self.concurrency)
+        return len(ids)
+
+    async def seconds_to_next(self) -> float | None:
+        async with self.rt.db.sessions() as session:
+            pending, sending = await outbox.next_due(session)
+        now = self.rt.now()
+        waits = []
+        if pending is not None:
+            waits.append((pending - now).total_seconds())
+        if sending is not None:
+            waits.append((sending + self.lease - now).total_seconds())
+        return max(0.0, min(waits)) if waits else None
+
+    async def _deliver_one(self, delivery_id: int) -> None:
+        now = self.rt.now()
+        async with self.rt.db.transaction() as session:
+            delivery = await outbox.take(session, delivery_id, now, self.lease)
+        if delivery is None:
+            return
+        try:
+            await self.deliveries.handler(delivery.kind)(self, delivery)
+        except Deferred as later:
+            await self._finish(delivery, status="pending", error=later.reason, wait=later.seconds)
+        except GaveUp as refused:
+            await self._finish(delivery, status="failed", error=str(refused))
+            on_refusal = self.deliveries.on_refusal(delivery.kind)
+            if on_refusal is not None:
+                delivery.last_error = str(refused)
+                await on_refusal(self, delivery)
+        except Held as held:
+            await self._finish(delivery, status="held", error=str(held))
+        except Exception as bug:
+            # Not Slack's doing: retrying the same code on the same row would fail the
+            # same way, so it is parked as failed, with the traceback in the log.
+            log.exception("slack delivery %s (%s) crashed", delivery.id, delivery.kind)
+            await self._finish(delivery, status="failed", error=f"{type(bug).__name__}: {bug}")
+        else:
+            await self._finish(delivery, status="done")
+
+    async def _finish(
+        self, delivery: SlackDelivery, *, status: str, error: str | None = None, wait: float = 0
+    ) -> None:
+        now = self.rt.now()
+        if status == "pending" and delivery.attempts >= MAX_ATTEMPTS:
+            status = "failed"
+            error = f"gave up after {delivery.attempts} attempts: {error}"
+        async with self.rt.db.transaction() as session:
+            row = await session.get(SlackDelivery, delivery.id)
+            assert row is not None
+            row.status = status
+            row.last_error = error
+            row.result_channel = delivery.result_channel
+            row.result_ts = delivery.result_ts
+            if status == "pending":
+                row.not_before = now + timedelta(seconds=wait)
+            elif status in ("done", "failed"):
+                row.done_at = now
+        if status == "failed":
+            log.warning("slack delivery %s (%s) failed: %s", delivery.id, delivery.kind, error)
+
+    async def dm_channel(self, user_id: str) -> str:
+        """The app's DM channel with `user_id`, opened once and remembered."""
+        async with self.rt.db.sessions() as session:
+            known = await users.get(session, user_id)
+        if known is not None and known.dm_channel_id:
+            return known.dm_channel_id
+        response = await self.call("conversations.open", users=user_id)
+        channel = (response.get("channel") or {}).get("id")
+        if not isinstance(channel, str):
+            raise GaveUp("conversations.open gave no channel")
+        async with self.rt.db.transaction() as session:
+            await users.upsert(session, user_id, now=self.rt.now(), dm_channel_id=channel)
+        return channel
+
+    async def call(self, method: str, **params: Any) -> AsyncSlackResponse:
+        """One Web API call, with 429s and transient errors turned into Deferred."""
+        paused = self.methods.paused_for(method)
+        if paused > 0:
+            raise Deferred(paused, f"{method} rate limited")
+        channel = params.get("channel")
+        if method == "chat.postMessage" and isinstance(channel, str):
+            await self.channels.wait(channel)
+        sdk_method = getattr(self.rt.slack, method.replace(".", "_"))
+        try:
+            response: AsyncSlackResponse = await sdk_method(**params)
+            return response
+        except SlackApiError as exc:
+            raise _classify(method, exc, self.methods) from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise Deferred(2.0, f"{method}: {type(exc).__name__}") from exc
+
+    async def post_once(
+        self,
+        delivery: SlackDelivery,
+        key: str,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+    ) -> str:
+        """chat.postMessage tagged with `key`; after a crash, find the post instead.
+
+        Returns the message ts.
+        """
+        if delivery.attempts > 1:
+            found = await self._find_posted(channel, key, thread_ts)
+            if found is not None:
+                log.info(
+                    "delivery %s: found its earlier post %s; not posting again", delivery.id, found
+                )
+                return found
+        params: dict[str, Any] = {
+            "channel": channel,
+            "text": text,
+            "metadata": {"event_type": METADATA_TYPE, "event_payload": {"key": key}},
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if blocks is not None:
+            params["blocks"] = blocks
+        if thread_ts is not None:
+            params["thread_ts"] = thread_ts
+        response = await self.call("chat.postMessage", **params)
+        ts = response.get("ts")
+        assert isinstance(ts, str)
+        return ts
+
+    async def _find_posted(self, channel: str, key: str, thread_ts: str | None) -> str | None:
+        if thread_ts is not None:
+            response = await self.call(
+                "conversations.replies",
+                channel=channel,
+                ts=thread_ts,
+                include_all_metadata=True,
+                limit=200,
+            )
+        else:
+            response = await self.call(
+                "conversations.history", channel=channel, include_all_metadata=True, limit=100
+            )
+        for message in response.get("messages") or []:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if (
+                message.get("metadata", {}).get("event_type") == METADATA_TYPE
+                and payload.get("key") == key
+            ):
+                ts = message.get("ts")
+                return ts if isinstance(ts, str) else None
+        return None
+
+
+def _classify(method: str, exc: SlackApiError, methods: Pacer) -> Exception:
+    response = exc.response
+    status = getattr(response, "status_code", 200)
+    error = str(response.get("error") or "")
+    if status == 429 or error == "ratelimited":
+        headers = getattr(response, "headers", {}) or {}
+        retry_after = _retry_after(headers)
+        methods.pause(method, retry_after)
+        return Deferred(retry_after, f"{method} rate limited for {retry_after:.0f}s")
+    if status >= 500 or error in RETRYABLE_ERRORS:
+        return Deferred(5.0, f"{method}: {error or status}")
+    return GaveUp(f"{method}: {error or status}")
+
+
+def _retry_after(headers: Any) -> float:
+    for name in ("Retry-After", "retry-after"):
+        value = headers.get(name) if hasattr(headers, "get") else None
+        if value is not None:
+            try:
+                return max(0.0, float(value[0] if isinstance(value, list) else value))
+            except ValueError:
+                break
+    return 1.0
+
+
+__all__ = ["Deferred", "Deliver", "Deliveries", "GaveUp", "Held", "Kind", "SlackOutbox"]

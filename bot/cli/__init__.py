@@ -1,0 +1,1 @@
+"""`turnout`: one module per command group; `main` builds the parser."""

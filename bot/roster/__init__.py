@@ -1,0 +1,1 @@
+"""Member rosters: parsing a CSV, importing it, and roster uploads in Slack."""
