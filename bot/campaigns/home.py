@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.bridge.card_actions import outcome_label
 from bot.campaigns import gate
 from bot.campaigns.campaign_file import CampaignSpec
+from bot.campaigns.lifecycle import spec_of
 from bot.campaigns.roles import Role, role_of
 from bot.intents import Kind
 from bot.runtime import Runtime
@@ -62,9 +63,7 @@ async def _queue(
     session: AsyncSession, rt: Runtime, user_id: str, campaign: Campaign, figures: dict[str, int]
 ) -> list[dict[str, Any]]:
     left, texted, waiting = figures["left"], figures["texted"], figures["waiting"]
-    spec = CampaignSpec.from_config(
-        campaign.slug, campaign.name, campaign.timezone, campaign.config
-    )
+    spec = spec_of(campaign)
     recorded = (await assignments.outcome_counts(session, user_id)).get(campaign.id, {})
     outcomes = (
         " · ".join(f"{outcome_label(spec, key)} {n}" for key, n in sorted(recorded.items()))

@@ -19,6 +19,7 @@ from bot.bridge.outbound import queue_sms
 from bot.campaigns import gate
 from bot.campaigns.campaign_file import CampaignSpec
 from bot.campaigns.home import opening
+from bot.campaigns.lifecycle import spec_of
 from bot.intents import Kind
 from bot.runtime import Runtime
 from bot.scripts import templates
@@ -36,12 +37,6 @@ class SendOutcome:
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
     conversation_id: int | None = None
-
-
-def spec_of(campaign: Campaign) -> CampaignSpec:
-    return CampaignSpec.from_config(
-        campaign.slug, campaign.name, campaign.timezone, campaign.config
-    )
 
 
 async def send_next(

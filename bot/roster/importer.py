@@ -6,7 +6,7 @@ semicolons, headers spelt "Mobile Number" or "Surname", phones in every
 format people type, the same member exported twice. This module is pure (no
 database) so that the whole file is checked, and every bad row explained by
 the row number the organiser sees in their spreadsheet, before anything is
-written; :mod:`bot.members` then applies the plan in one transaction.
+written; :mod:`bot.roster.members` then applies the plan in one transaction.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Importing a member roster into a campaign, all or nothing.
 
-The roster is read and checked in full first (:mod:`bot.importer`), then
+The roster is read and checked in full first (:mod:`bot.roster.importer`), then
 applied in one transaction, so an import that fails part-way leaves the
 campaign exactly as it was and re-running it is always safe. The report is
 what an organiser acts on: which rows to fix and why, which rows were

@@ -4,7 +4,7 @@ Bolt must be answered within three seconds, and a 27,000-row roster takes
 longer than that to download and check, so nothing slow happens here: each
 entry point decides in one short transaction and queues the slow part in
 the durable Slack outbox (``Kind.IMPORT_PREVIEW``, ``Kind.IMPORT_RUN``, run
-by :mod:`bot.upload_jobs`). A restart resumes a queued preview or import
+by :mod:`bot.roster.upload_jobs`). A restart resumes a queued preview or import
 instead of losing it, and the organiser hears the outcome by DM.
 """
 

@@ -3,7 +3,7 @@
 For every active campaign whose digest time has passed today (in its own
 zone) and whose digest for today is not yet queued, the figures are counted
 now and queued for the support channel as one Slack delivery (see
-`bot.digest_post`). The "digest" audit entry that marks the day as done is
+`bot.sweeps.digest_post`). The "digest" audit entry that marks the day as done is
 written in the same transaction as the delivery, under a lock on the
 campaign row, so two sweeps, or one run twice, queue it once.
 """
