@@ -20,7 +20,7 @@ from bot.campaigns.lifecycle import load_campaign
 from storage import campaigns as stored
 from storage.db import Database, migrate
 
-FIXTURE = Path(__file__).parent / "fixtures" / "campaign.yml"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "campaign.yml"
 EXAMPLE = FIXTURE.read_text(encoding="utf-8")
 LONDON = ZoneInfo("Europe/London")
 

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from bot.campaigns import lifecycle
 from storage.db import Database
 from storage.models import Member
-from tests.test_purge import database_text
+from tests.exports.test_purge import database_text
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = Path(__file__).parent / "fixtures" / "campaign.yml"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = Path(__file__).parents[1] / "fixtures" / "campaign.yml"
 SLUG = "pay-ballot-2021"
 ROSTER = "first_name,last_name,phone,branch\nSam,Jones,07400 100001,Leeds\n"
 

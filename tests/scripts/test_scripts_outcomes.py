@@ -19,8 +19,8 @@ from bot.roster import members
 from bot.scripts.replacement_modal import ADDRESS_ACTION, ADDRESS_BLOCK, NEW_ACTION, NEW_BLOCK
 from bot.scripts.script_modal import PICK_CONVERSATION, PICK_SCRIPT, TEXT_ACTION, USE_GSM_ACTION
 from storage.models import Conversation, Message, OptOut, OutcomeEvent, ReplacementRequest
+from tests.campaigns.test_campaign_flow import Clock, click, command, home_button
 from tests.helpers import ALICE, BOB, count, rows
-from tests.test_campaign_flow import Clock, click, command, home_button
 
 CAMPAIGN = """\
 slug: pay-ballot

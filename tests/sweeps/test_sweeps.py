@@ -21,8 +21,8 @@ from bot.roster import members
 from bot.sweeps.runner import run_sweep
 from storage import sweeps as queries
 from storage.models import Conversation, Message
+from tests.campaigns.test_campaign_flow import Clock, click, command, home_button
 from tests.helpers import ALICE, BOB, rows
-from tests.test_campaign_flow import Clock, click, command, home_button
 
 CAMPAIGN = """\
 slug: pay-ballot

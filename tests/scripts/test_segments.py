@@ -16,7 +16,7 @@ import pytest
 
 from bot.scripts.segments import GSM_BASIC, GSM_EXTENSION, describe, figures, gsm_replacement
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 TWILIO_PACKAGE = "sms-segments-calculator@1.3.0"
 """Pinned so the cross-check is repeatable; bump it deliberately."""

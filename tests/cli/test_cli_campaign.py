@@ -12,8 +12,8 @@ import pytest
 
 from bot.cli.main import main
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = (Path(__file__).parent / "fixtures" / "campaign.yml").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = (Path(__file__).parents[1] / "fixtures" / "campaign.yml").read_text(encoding="utf-8")
 
 Turnout = Callable[..., subprocess.CompletedProcess[str]]
 

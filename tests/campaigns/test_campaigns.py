@@ -15,7 +15,7 @@ from storage import campaigns as stored
 from storage import events
 from storage.db import Database, migrate
 
-EXAMPLE = (Path(__file__).parent / "fixtures" / "campaign.yml").read_text(encoding="utf-8")
+EXAMPLE = (Path(__file__).parents[1] / "fixtures" / "campaign.yml").read_text(encoding="utf-8")
 T0 = datetime(2021, 10, 1, 9, 0, tzinfo=UTC)
 
 
