@@ -3,6 +3,8 @@
 Storage and end-to-end tests take `database_url`, which runs them on SQLite
 always and on PostgreSQL when TURNOUT_TEST_POSTGRES_URL is set (`.ci/run`
 and `make test` set it); without it the PostgreSQL runs skip and say why.
+Command-line tests take `turnout`, which runs the real `turnout` process
+against a fresh SQLite file (`cli_database`).
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from subprocess import CompletedProcess
+from typing import Any
 
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
 from bot.fakes.world import World
+from tests.helpers import Turnout, run_turnout
 
 POSTGRES_URL = os.environ.get("TURNOUT_TEST_POSTGRES_URL")
 SKIP_POSTGRES = (
@@ -78,6 +83,27 @@ async def world(database_url: str) -> AsyncIterator[World]:
         yield w
     finally:
         await w.stop()
+
+
+@pytest.fixture
+def cli_database(tmp_path: Path) -> str:
+    """The DATABASE_URL the `turnout` fixture's processes use: a fresh SQLite file."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'turnout.db'}"
+
+
+@pytest.fixture
+def turnout(tmp_path: Path, cli_database: str) -> Turnout:
+    """Run `python -m bot.cli ...` in `tmp_path` (away from any `.env`) on `cli_database`.
+
+    Takes `run_turnout`'s keywords; `env` adds to DATABASE_URL (or overrides it).
+    """
+
+    def run(*args: str, env: dict[str, str] | None = None, **options: Any) -> CompletedProcess[str]:
+        return run_turnout(
+            *args, cwd=tmp_path, env={"DATABASE_URL": cli_database, **(env or {})}, **options
+        )
+
+    return run
 
 
 @pytest.fixture

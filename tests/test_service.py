@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -14,6 +11,7 @@ from bot.app import Service, make_runtime
 from bot.config import ConfigError, Settings
 from bot.fakes.world import World
 from storage.db import NotMigrated
+from tests.helpers import Turnout
 
 
 async def test_healthz_answers_when_the_database_does(world: World) -> None:
@@ -82,38 +80,23 @@ def test_sandbox_backend_needs_no_twilio_credentials() -> None:
     ).check_for_serve()
 
 
-def _turnout(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TWILIO_"))}
-    clean.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        cwd=tmp_path,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def test_cli_serve_names_what_is_missing_and_exits_2(tmp_path: Path) -> None:
-    result = _turnout(["serve"], tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/t.db")
+def test_cli_serve_names_what_is_missing_and_exits_2(turnout: Turnout) -> None:
+    result = turnout("serve")
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN is missing" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_cli_migrate_then_serve_checks_pass_the_schema(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path}/t.db"
-    migrated = _turnout(["migrate"], tmp_path, DATABASE_URL=url)
+def test_cli_migrate_then_serve_checks_pass_the_schema(turnout: Turnout) -> None:
+    migrated = turnout("migrate")
     assert migrated.returncode == 0, migrated.stderr
     assert "up to date" in migrated.stdout
-    again = _turnout(["migrate"], tmp_path, DATABASE_URL=url)
+    again = turnout("migrate")
     assert again.returncode == 0
 
 
-def test_cli_help_lists_the_commands(tmp_path: Path) -> None:
-    result = _turnout(["--help"], tmp_path)
+def test_cli_help_lists_the_commands(turnout: Turnout) -> None:
+    result = turnout("--help")
     assert result.returncode == 0
     for command in ("serve", "migrate", "demo"):
         assert command in result.stdout

@@ -19,8 +19,9 @@ from bot.campaigns.campaign_file import (
 from bot.campaigns.lifecycle import load_campaign
 from storage import campaigns as stored
 from storage.db import Database, migrate
+from tests.helpers import FIXTURES
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "campaign.yml"
+FIXTURE = FIXTURES / "campaign.yml"
 EXAMPLE = FIXTURE.read_text(encoding="utf-8")
 LONDON = ZoneInfo("Europe/London")
 

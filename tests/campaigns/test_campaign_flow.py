@@ -22,7 +22,18 @@ from bot.fakes.world import ADMIN, SUPPORT_CHANNEL, World
 from bot.roster import members
 from storage import optouts
 from storage.models import Campaign, Conversation, Message
-from tests.helpers import ALICE, BOB, rows
+from tests.helpers import (
+    ACTIVISTS,
+    ALICE,
+    BOB,
+    T0,
+    Clock,
+    campaign_world,
+    click,
+    command,
+    home_button,
+    rows,
+)
 
 CAMPAIGN = """\
 slug: pay-ballot
@@ -61,59 +72,17 @@ def dump(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(datetime(2021, 11, 1, 10, 0, tzinfo=UTC))  # 10:00 in London
+    return Clock(T0)  # 10:00 in London
 
 
 @pytest.fixture
 async def world(database_url: str, clock: Clock, tmp_path: Path) -> AsyncIterator[World]:
-    w = await World.start(database_url, clock=clock)
-    w.slack.add_user(ALICE, "Alice Activist", display_name="Alice")
-    w.slack.add_user(BOB, "Bob Builder", display_name="Bob")
-    path = tmp_path / "campaign.yml"
-    path.write_text(CAMPAIGN, encoding="utf-8")
-    await lifecycle.load_campaign(w.rt.db, path, clock())
-    await lifecycle.set_state(w.rt.db, "pay-ballot", "active", clock())
-    report = await members.import_roster(w.rt.db, "pay-ballot", ROSTER, region="GB", now=clock())
-    assert report.created == 7
-    try:
+    async with campaign_world(
+        database_url, tmp_path, CAMPAIGN, roster=ROSTER, users=ACTIVISTS, clock=clock, imported=7
+    ) as w:
         yield w
-    finally:
-        await w.stop()
-
-
-async def command(world: World, user: str, text: str) -> str:
-    status, body = await world.slack.send_command(
-        world.service.url + "/slack/events", user_id=user, text=text
-    )
-    assert status == 200
-    await world.drain()
-    # Bolt answers a plain text ack as text/plain, one with blocks as JSON.
-    return str(json.loads(body)["text"]) if body.startswith("{") else body
-
-
-def home_button(world: World, user: str, action_id: str) -> str | None:
-    view = world.slack.home_view(user) or {}
-    for block in view.get("blocks", []):
-        for element in block.get("elements", []):
-            if element.get("action_id") == action_id:
-                return str(element["value"])
-    return None
-
-
-async def click(world: World, user: str, action_id: str, value: str) -> None:
-    status, _ = await world.click(user, action_id, value)
-    assert status == 200
-    await world.drain()
 
 
 async def test_import_reports_bad_rows_by_number_and_reason(world: World) -> None:

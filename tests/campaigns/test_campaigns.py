@@ -14,8 +14,9 @@ from bot.campaigns.lifecycle import CampaignError, CampaignStateError
 from storage import campaigns as stored
 from storage import events
 from storage.db import Database, migrate
+from tests.helpers import FIXTURES
 
-EXAMPLE = (Path(__file__).parents[1] / "fixtures" / "campaign.yml").read_text(encoding="utf-8")
+EXAMPLE = (FIXTURES / "campaign.yml").read_text(encoding="utf-8")
 T0 = datetime(2021, 10, 1, 9, 0, tzinfo=UTC)
 
 

@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bot.cli.main import main
+from tests.helpers import FIXTURES, Turnout
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = (Path(__file__).parents[1] / "fixtures" / "campaign.yml").read_text(encoding="utf-8")
-
-Turnout = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def turnout(tmp_path: Path) -> Turnout:
-    """Run `python -m bot.cli ...` against a fresh SQLite file, away from any `.env`."""
-    env = dict(os.environ)
-    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'turnout.db'}"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot.cli", *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
-    return run
+EXAMPLE = (FIXTURES / "campaign.yml").read_text(encoding="utf-8")
 
 
 def test_load_reports_problems_then_creates_then_updates(turnout: Turnout, tmp_path: Path) -> None:

@@ -7,11 +7,8 @@ import json
 import os
 import pty
 import subprocess
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -20,40 +17,11 @@ from bot.campaigns import lifecycle
 from storage.db import Database
 from storage.models import Member
 from tests.exports.test_purge import database_text
+from tests.helpers import FIXTURES, Turnout
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = Path(__file__).parents[1] / "fixtures" / "campaign.yml"
+EXAMPLE = FIXTURES / "campaign.yml"
 SLUG = "pay-ballot-2021"
 ROSTER = "first_name,last_name,phone,branch\nSam,Jones,07400 100001,Leeds\n"
-
-Turnout = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'turnout.db'}"
-
-
-@pytest.fixture
-def turnout(tmp_path: Path, database: str) -> Turnout:
-    """Run `python -m bot.cli ...` against a fresh SQLite file, away from any `.env`."""
-    env = dict(os.environ)
-    env["DATABASE_URL"] = database
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-
-    def run(*args: str, stdin: Any = subprocess.DEVNULL) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot.cli", *args],
-            cwd=tmp_path,
-            env=env,
-            stdin=stdin,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
-    return run
 
 
 @pytest.fixture
@@ -94,8 +62,10 @@ def member_names(database: str) -> list[str]:
     return asyncio.run(run())
 
 
-def test_audit_prints_the_log_oldest_first(turnout: Turnout, campaign: None, database: str) -> None:
-    move(database, "active", "closed")
+def test_audit_prints_the_log_oldest_first(
+    turnout: Turnout, campaign: None, cli_database: str
+) -> None:
+    move(cli_database, "active", "closed")
     lines = turnout("audit").stdout.splitlines()
     assert [line.split("  ")[2] for line in lines] == [
         "campaign_created",
@@ -120,14 +90,14 @@ def test_audit_prints_the_log_oldest_first(turnout: Turnout, campaign: None, dat
 
 
 def test_purge_is_refused_until_closed_and_confirmed(
-    turnout: Turnout, campaign: None, database: str
+    turnout: Turnout, campaign: None, cli_database: str
 ) -> None:
-    move(database, "active")
+    move(cli_database, "active")
     active = turnout("campaign", "purge", SLUG, "--yes")
     assert active.returncode == 1
     assert "is active, and only a closed campaign can be purged" in active.stderr
 
-    move(database, "closed")
+    move(cli_database, "closed")
     piped = turnout("campaign", "purge", SLUG, stdin=subprocess.PIPE)
     assert piped.returncode == 1
     assert "confirmation needs a terminal; pass --yes" in piped.stderr
@@ -137,20 +107,20 @@ def test_purge_is_refused_until_closed_and_confirmed(
     assert wrong.returncode == 1
     assert "Type the campaign slug to confirm:" in wrong.stdout
     assert "the slug typed did not match" in wrong.stderr
-    assert member_names(database) == ["Sam Jones"]
+    assert member_names(cli_database) == ["Sam Jones"]
 
     right = _at_a_terminal(turnout, SLUG + "\n")
     assert right.returncode == 0, right.stderr
     assert f"Purged campaign {SLUG}:" in right.stdout
     assert "  1 members: names, phone numbers, membership numbers, fields" in right.stdout
     assert "The global opt-out list is kept" in right.stdout
-    assert member_names(database) == ["Member"]
+    assert member_names(cli_database) == ["Member"]
 
 
 def test_purge_with_yes_and_its_record_in_the_audit_log(
-    turnout: Turnout, campaign: None, database: str
+    turnout: Turnout, campaign: None, cli_database: str
 ) -> None:
-    move(database, "active", "closed")
+    move(cli_database, "active", "closed")
     purged = turnout("campaign", "purge", SLUG, "--yes", "--slack")
     assert purged.returncode == 0, purged.stderr
     assert "Kept for the record" in purged.stdout
@@ -165,7 +135,7 @@ def test_purge_with_yes_and_its_record_in_the_audit_log(
     assert entry["detail"]["members"] == 1 and entry["detail"]["erased"]["members"] == 1
 
     async def scan() -> dict[str, str]:
-        db = Database(database)
+        db = Database(cli_database)
         try:
             return await database_text(db)
         finally:

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import tracemalloc
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import JSON, func, insert, literal, select
 
-from bot.campaigns import lifecycle
 from bot.exports.export import MARK_PROCESSED_ACTION
 from bot.fakes.world import ADMIN, World
-from bot.roster import members
 from storage import users
 from storage.models import (
     AuditEntry,
@@ -34,7 +32,7 @@ from storage.models import (
     ReplacementRequest,
 )
 from storage.types import UTCDateTime
-from tests.helpers import ALICE, BOB
+from tests.helpers import ALICE, BOB, T0, campaign_world, command
 
 CAMPAIGN = """\
 slug: pay-ballot
@@ -55,47 +53,26 @@ M1,Sam,Jones,07400 100001,Leeds
 M2,Priya,Patel,07400 100002,Leeds
 M3,Zoë,Smith,07400 100003,Bath
 """
-T0 = datetime(2021, 11, 1, 10, 0, tzinfo=UTC)  # 10:00 in London (GMT)
+USERS = (
+    (ADMIN, "Ada Organiser", None),
+    (ALICE, "Alice Activist", None),
+    (BOB, "Bob Builder", None),
+)
 
 
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
+@asynccontextmanager
+async def export_world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    """The campaign active at T0 with ROSTER imported, Alice known by name."""
+    async with campaign_world(database_url, tmp_path, CAMPAIGN, roster=ROSTER, users=USERS) as w:
+        async with w.rt.db.transaction() as session:
+            await users.upsert(session, ALICE, now=T0, name="Alice Activist")
+        yield w
 
 
 @pytest.fixture
 async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    w = await _campaign_world(database_url, tmp_path, ROSTER)
-    try:
+    async with export_world(database_url, tmp_path) as w:
         yield w
-    finally:
-        await w.stop()
-
-
-async def _campaign_world(database_url: str, tmp_path: Path, roster: str) -> World:
-    w = await World.start(database_url, clock=Clock(T0))
-    for user, name in ((ADMIN, "Ada Organiser"), (ALICE, "Alice Activist"), (BOB, "Bob Builder")):
-        w.slack.add_user(user, name)
-    path = tmp_path / "campaign.yml"
-    path.write_text(CAMPAIGN, encoding="utf-8")
-    await lifecycle.load_campaign(w.rt.db, path, T0)
-    await lifecycle.set_state(w.rt.db, "pay-ballot", "active", T0)
-    await members.import_roster(w.rt.db, "pay-ballot", roster, region="GB", now=T0)
-    async with w.rt.db.transaction() as session:
-        await users.upsert(session, ALICE, now=T0, name="Alice Activist")
-    return w
-
-
-async def command(world: World, user: str, text: str, *, drain_timeout: float = 30) -> str:
-    status, body = await world.slack.send_command(
-        world.service.url + "/slack/events", user_id=user, text=text
-    )
-    assert status == 200
-    await world.drain(drain_timeout)
-    return str(json.loads(body)["text"]) if body.startswith("{") else body
 
 
 def csv_rows(upload: dict[str, Any]) -> list[dict[str, str]]:
@@ -348,9 +325,8 @@ ROWS = 100_000
 async def test_a_100000_row_export_streams_in_modest_memory(
     database_url: str, tmp_path: Path
 ) -> None:
-    w = await _campaign_world(database_url, tmp_path, ROSTER)
-    _accept_large_uploads(w)
-    try:
+    async with export_world(database_url, tmp_path) as w:
+        _accept_large_uploads(w)
         await _bulk_requests(w, ROWS)
         tracemalloc.start()
         try:
@@ -368,8 +344,6 @@ async def test_a_100000_row_export_streams_in_modest_memory(
         assert peak < 50 * 1024 * 1024, f"traced peak {peak / 2**20:.0f} MB"
         [entry] = await audits(w, "export")
         assert entry.detail["rows"] == ROWS
-    finally:
-        await w.stop()
 
 
 def _accept_large_uploads(world: World) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,11 @@ from bot.campaigns.gate import AGREE_ACTION
 from bot.campaigns.home import SEND_NEXT_ACTION
 from bot.exports.purge import PurgeRefused, purge_campaign
 from bot.fakes.world import ADMIN, SUPPORT_CHANNEL, World
-from bot.roster import members
 from bot.scripts import outcomes
 from storage import uploads
 from storage.db import Database
 from storage.models import AuditEntry, Base, Campaign, Conversation, OptOut, SlackDelivery
-from tests.helpers import ALICE, rows
+from tests.helpers import ALICE, ALICE_USER, campaign_world, click_home, command, rows
 
 CAMPAIGN = """\
 slug: pay-ballot
@@ -74,57 +72,20 @@ def phone_forms(e164: str) -> list[str]:
     return [e164, national, "0" + national, f"0{national[:4]} {national[4:]}"]
 
 
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
 @pytest.fixture
 async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    clock = Clock(datetime(2021, 11, 1, 10, 0, tzinfo=UTC))
-    w = await World.start(database_url, clock=clock)
-    w.slack.add_user(ALICE, "Alice Activist", display_name="Alice")
-    path = tmp_path / "campaign.yml"
-    path.write_text(CAMPAIGN, encoding="utf-8")
-    await lifecycle.load_campaign(w.rt.db, path, clock())
-    await lifecycle.set_state(w.rt.db, "pay-ballot", "active", clock())
-    await members.import_roster(w.rt.db, "pay-ballot", ROSTER, region="GB", now=clock())
-    try:
+    async with campaign_world(
+        database_url, tmp_path, CAMPAIGN, roster=ROSTER, users=[ALICE_USER]
+    ) as w:
         yield w
-    finally:
-        await w.stop()
-
-
-async def command(world: World, user: str, text: str) -> None:
-    status, _ = await world.slack.send_command(
-        world.service.url + "/slack/events", user_id=user, text=text
-    )
-    assert status == 200
-    await world.drain()
-
-
-async def click(world: World, user: str, action_id: str) -> None:
-    view = world.slack.home_view(user) or {}
-    [value] = [
-        str(element["value"])
-        for block in view.get("blocks", [])
-        for element in block.get("elements", [])
-        if element.get("action_id") == action_id
-    ]
-    status, _ = await world.click(user, action_id, value)
-    assert status == 200
-    await world.drain()
 
 
 async def run_the_campaign(world: World) -> dict[str, int]:
     """Texted, answered, an outcome with an address, a STOP, a Claim card; then closed."""
     await command(world, ADMIN, "assign <@U0ALICE|alice> 3 branch:Leeds")
-    await click(world, ALICE, AGREE_ACTION)
+    await click_home(world, ALICE, AGREE_ACTION)
     for _ in range(3):
-        await click(world, ALICE, SEND_NEXT_ACTION)
+        await click_home(world, ALICE, SEND_NEXT_ACTION)
     await world.deliver_all()
     ids = {c.phone: c.id for c in await rows(world, Conversation)}
     await world.member_texts(SAM, f"Sam Jones here, I moved to {ADDRESS}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -24,6 +23,7 @@ from storage import members, optouts
 from storage.db import Database
 from storage.models import Campaign, Member, OptOut
 from tests.conftest import shared_dir
+from tests.helpers import Turnout
 
 NOW = datetime(2021, 10, 14, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=1)
@@ -291,19 +291,6 @@ def test_the_progress_bar_writes_a_few_plain_lines_elsewhere() -> None:
     assert lines[-1].startswith("Importing  27,000/27,000 rows [======")
 
 
-def run_cli(*args: str, url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": url}
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=60,
-        check=False,
-    )
-
-
 async def _add_campaign_at(url: str, slug: str) -> None:
     db = Database(url)
     try:
@@ -312,10 +299,11 @@ async def _add_campaign_at(url: str, slug: str) -> None:
         await db.dispose()
 
 
-def test_the_cli_imports_and_reports_with_exit_codes(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    assert run_cli("migrate", url=url, cwd=tmp_path).returncode == 0
-    asyncio.run(_add_campaign_at(url, "x"))
+def test_the_cli_imports_and_reports_with_exit_codes(
+    turnout: Turnout, cli_database: str, tmp_path: Path
+) -> None:
+    assert turnout("migrate").returncode == 0
+    asyncio.run(_add_campaign_at(cli_database, "x"))
     roster = tmp_path / "members.csv"
     bad = "".join(f"M{n},Bad{n},0161 496 {n:04d},Leeds,Law\n" for n in range(60))
     roster.write_text(ROSTER + bad, encoding="utf-8")
@@ -331,8 +319,7 @@ def test_the_cli_imports_and_reports_with_exit_codes(tmp_path: Path) -> None:
     # Independent runs, so run them at once: each pays the interpreter's start-up.
     with ThreadPoolExecutor(len(runs)) as pool:
         futures = {
-            name: pool.submit(run_cli, "members", "import", *args, url=url, cwd=tmp_path)
-            for name, args in runs.items()
+            name: pool.submit(turnout, "members", "import", *args) for name, args in runs.items()
         }
         done = {name: future.result() for name, future in futures.items()}
 

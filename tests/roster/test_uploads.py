@@ -25,7 +25,7 @@ from bot.roster.upload_blocks import CANCEL_ACTION, IMPORT_ACTION
 from storage import optouts
 from storage.models import AuditEntry, Member, PendingImport
 from tests.conftest import shared_dir
-from tests.helpers import ALICE, count, rows
+from tests.helpers import ALICE, ALICE_USER, campaign_world, click, count, rows
 
 ORGANISER = "U0ORGANISER"
 NOW = datetime(2021, 11, 1, 10, 0, tzinfo=UTC)
@@ -66,20 +66,14 @@ OPTED_OUT = "+447400100008"
 
 @pytest.fixture
 async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    w = await World.start(database_url, clock=lambda: NOW)
-    w.slack.add_user(ORGANISER, "Olu Organiser", display_name="Olu")
-    w.slack.add_user(ALICE, "Alice Activist", display_name="Alice")
-    path = tmp_path / "campaign.yml"
-    path.write_text(CAMPAIGN, encoding="utf-8")
-    await lifecycle.load_campaign(w.rt.db, path, NOW)
-    await lifecycle.set_state(w.rt.db, "pay-ballot", "active", NOW)
-    await roles.set_role(w.rt, ADMIN, ORGANISER, "organiser")
-    async with w.rt.db.transaction() as session:
-        await optouts.add(session, OPTED_OUT, source="sms", now=NOW)
-    try:
+    users = [(ORGANISER, "Olu Organiser", "Olu"), ALICE_USER]
+    async with campaign_world(
+        database_url, tmp_path, CAMPAIGN, users=users, clock=lambda: NOW
+    ) as w:
+        await roles.set_role(w.rt, ADMIN, ORGANISER, "organiser")
+        async with w.rt.db.transaction() as session:
+            await optouts.add(session, OPTED_OUT, source="sms", now=NOW)
         yield w
-    finally:
-        await w.stop()
 
 
 async def upload(
@@ -142,12 +136,6 @@ def button(message: dict[str, Any], action_id: str) -> dict[str, Any] | None:
             if element.get("action_id") == action_id:
                 return dict(element)
     return None
-
-
-async def click(world: World, user: str, action_id: str, value: str) -> None:
-    status, _ = await world.click(user, action_id, value)
-    assert status == 200
-    await world.drain()
 
 
 async def test_preview_counts_rows_and_names_bad_rows_then_import_imports_once(

@@ -11,16 +11,24 @@ from typing import Any
 import pytest
 
 from bot.bridge.card_actions import OPT_OUT_ACTION, SCRIPT_MENU_ACTION
-from bot.campaigns import lifecycle
 from bot.campaigns.gate import AGREE_ACTION
 from bot.campaigns.home import SEND_NEXT_ACTION
 from bot.fakes.world import ADMIN, World
-from bot.roster import members
 from bot.scripts.replacement_modal import ADDRESS_ACTION, ADDRESS_BLOCK, NEW_ACTION, NEW_BLOCK
 from bot.scripts.script_modal import PICK_CONVERSATION, PICK_SCRIPT, TEXT_ACTION, USE_GSM_ACTION
 from storage.models import Conversation, Message, OptOut, OutcomeEvent, ReplacementRequest
-from tests.campaigns.test_campaign_flow import Clock, click, command, home_button
-from tests.helpers import ALICE, BOB, count, rows
+from tests.helpers import (
+    ALICE,
+    ALICE_USER,
+    BOB,
+    Clock,
+    campaign_world,
+    click,
+    command,
+    count,
+    home_button,
+    rows,
+)
 
 CAMPAIGN = """\
 slug: pay-ballot
@@ -48,21 +56,13 @@ URL = "/slack/events"
 
 @pytest.fixture
 async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    clock = Clock(datetime(2021, 11, 1, 10, 0, tzinfo=UTC))
-    w = await World.start(database_url, clock=clock)
-    w.slack.add_user(ALICE, "Alice Activist", display_name="Alice")
-    path = tmp_path / "campaign.yml"
-    path.write_text(CAMPAIGN, encoding="utf-8")
-    await lifecycle.load_campaign(w.rt.db, path, clock())
-    await lifecycle.set_state(w.rt.db, "pay-ballot", "active", clock())
-    await members.import_roster(w.rt.db, "pay-ballot", ROSTER, region="GB", now=clock())
-    await command(w, ADMIN, "assign <@U0ALICE|alice> 1")
-    await click(w, ALICE, AGREE_ACTION, str(home_button(w, ALICE, AGREE_ACTION)))
-    await click(w, ALICE, SEND_NEXT_ACTION, str(home_button(w, ALICE, SEND_NEXT_ACTION)))
-    try:
+    async with campaign_world(
+        database_url, tmp_path, CAMPAIGN, roster=ROSTER, users=[ALICE_USER]
+    ) as w:
+        await command(w, ADMIN, "assign <@U0ALICE|alice> 1")
+        await click(w, ALICE, AGREE_ACTION, str(home_button(w, ALICE, AGREE_ACTION)))
+        await click(w, ALICE, SEND_NEXT_ACTION, str(home_button(w, ALICE, SEND_NEXT_ACTION)))
         yield w
-    finally:
-        await w.stop()
 
 
 async def conversation(world: World) -> Conversation:

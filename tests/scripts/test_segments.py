@@ -4,19 +4,15 @@ a cross-check of thousands of texts against Twilio's own calculator (npm)."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import pytest
 
 from bot.scripts.segments import GSM_BASIC, GSM_EXTENSION, describe, figures, gsm_replacement
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import Turnout
 
 TWILIO_PACKAGE = "sms-segments-calculator@1.3.0"
 """Pinned so the cross-check is repeatable; bump it deliberately."""
@@ -168,25 +164,9 @@ def test_describe_shows_invisible_characters_by_code_point() -> None:
 # --- The command line ----------------------------------------------------------------
 
 
-def _turnout(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
-
-
-def test_cli_json_lines() -> None:
+def test_cli_json_lines(turnout: Turnout) -> None:
     lines = ['"Hello"', "", json.dumps("It’s " + "😀" * 40), "42", "{not json", '"{}"']
-    done = _turnout("segments", "--json", stdin="\n".join(lines) + "\n")
+    done = turnout("segments", "--json", input="\n".join(lines) + "\n")
     assert done.returncode == 1
     assert [json.loads(line) for line in done.stdout.splitlines()] == [
         {"encoding": "GSM-7", "segments": 1, "characters": 5, "non_gsm": []},
@@ -197,28 +177,28 @@ def test_cli_json_lines() -> None:
     assert "line 5: not JSON" in done.stderr
 
 
-def test_cli_json_all_good_exits_zero() -> None:
-    done = _turnout("segments", "--json", stdin='"a"\n"b"\n')
+def test_cli_json_all_good_exits_zero(turnout: Turnout) -> None:
+    done = turnout("segments", "--json", input='"a"\n"b"\n')
     assert (done.returncode, len(done.stdout.splitlines())) == (0, 2)
 
 
-def test_cli_text_report() -> None:
-    done = _turnout("segments", "It’s polling day")
+def test_cli_text_report(turnout: Turnout) -> None:
+    done = turnout("segments", "It’s polling day")
     assert done.returncode == 0, done.stderr
     assert "Encoding:   UCS-2" in done.stdout
     assert "Forcing UCS-2: ’" in done.stdout
     assert done.stdout.rstrip().endswith("It's polling day")
 
 
-def test_cli_reads_stdin_without_its_trailing_newline() -> None:
-    done = _turnout("segments", stdin="a" * 160 + "\n")
+def test_cli_reads_stdin_without_its_trailing_newline(turnout: Turnout) -> None:
+    done = turnout("segments", input="a" * 160 + "\n")
     assert done.returncode == 0, done.stderr
     assert "Segments:   1" in done.stdout
     assert "With GSM-7" not in done.stdout
 
 
-def test_cli_refuses_text_with_json() -> None:
-    assert _turnout("segments", "hi", "--json").returncode == 2
+def test_cli_refuses_text_with_json(turnout: Turnout) -> None:
+    assert turnout("segments", "hi", "--json").returncode == 2
 
 
 # --- Cross-check against Twilio's calculator -----------------------------------------

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from bot.campaigns import lifecycle
 from bot.fakes.world import SUPPORT_CHANNEL, World
-from bot.roster import members
 from bot.sweeps import digest
 from bot.sweeps.digest_chart import render_chart
 from bot.sweeps.digest_post import Counts, Digest, render
 from storage.models import Campaign, Conversation, Member, Message, OptOut, ReplacementRequest
+from tests.helpers import Clock, campaign_world
 
 CAMPAIGN = """\
 slug: pay-ballot
@@ -50,14 +50,6 @@ def roster() -> str:
     return "\n".join(lines) + "\n"
 
 
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock(MONDAY)
@@ -65,20 +57,11 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def world(database_url: str, clock: Clock, tmp_path: Path) -> AsyncIterator[World]:
-    w = await World.start(database_url, clock=clock)
-    try:
-        path = tmp_path / "campaign.yml"
-        path.write_text(CAMPAIGN, encoding="utf-8")
-        await lifecycle.load_campaign(w.rt.db, path, MONDAY)
-        await lifecycle.set_state(w.rt.db, "pay-ballot", "active", MONDAY)
-        report = await members.import_roster(
-            w.rt.db, "pay-ballot", roster(), region="GB", now=MONDAY
-        )
-        assert report.created == 10
+    async with campaign_world(
+        database_url, tmp_path, CAMPAIGN, roster=roster(), clock=clock, imported=10
+    ) as w:
         await _outcomes_texts_and_requests(w)
         yield w
-    finally:
-        await w.stop()
 
 
 async def _outcomes_texts_and_requests(world: World) -> None:

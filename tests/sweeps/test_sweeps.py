@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,16 +10,24 @@ from pathlib import Path
 import pytest
 
 from bot.bridge.support_posts import ESCALATION_CLAIM
-from bot.campaigns import lifecycle
 from bot.campaigns.gate import AGREE_ACTION
 from bot.campaigns.home import SEND_NEXT_ACTION
 from bot.fakes.world import ADMIN, SUPPORT_CHANNEL, World
-from bot.roster import members
 from bot.sweeps.runner import run_sweep
 from storage import sweeps as queries
 from storage.models import Conversation, Message
-from tests.campaigns.test_campaign_flow import Clock, click, command, home_button
-from tests.helpers import ALICE, BOB, rows
+from tests.helpers import (
+    ACTIVISTS,
+    ALICE,
+    BOB,
+    Clock,
+    Turnout,
+    campaign_world,
+    click,
+    command,
+    home_button,
+    rows,
+)
 
 CAMPAIGN = """\
 slug: pay-ballot
@@ -48,21 +53,12 @@ START = datetime(2021, 11, 1, 10, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    clock = Clock(START)
-    w = await World.start(database_url, clock=clock)
-    w.slack.add_user(ALICE, "Alice Activist", display_name="Alice")
-    w.slack.add_user(BOB, "Bob Builder", display_name="Bob")
-    path = tmp_path / "campaign.yml"
-    path.write_text(CAMPAIGN, encoding="utf-8")
-    await lifecycle.load_campaign(w.rt.db, path, clock())
-    await lifecycle.set_state(w.rt.db, "pay-ballot", "active", clock())
-    await members.import_roster(w.rt.db, "pay-ballot", ROSTER, region="GB", now=clock())
-    await command(w, ADMIN, "assign <@U0ALICE|alice> 3")
-    await click(w, ALICE, AGREE_ACTION, str(home_button(w, ALICE, AGREE_ACTION)))
-    try:
+    async with campaign_world(
+        database_url, tmp_path, CAMPAIGN, roster=ROSTER, users=ACTIVISTS, clock=Clock(START)
+    ) as w:
+        await command(w, ADMIN, "assign <@U0ALICE|alice> 3")
+        await click(w, ALICE, AGREE_ACTION, str(home_button(w, ALICE, AGREE_ACTION)))
         yield w
-    finally:
-        await w.stop()
 
 
 def at(world: World, when: datetime) -> datetime:
@@ -212,30 +208,14 @@ async def test_a_sweep_runs_in_one_instance_at_a_time(world: World) -> None:
         assert await queries.take_lease(session, "nudges", "two", later, timedelta(minutes=10))
 
 
-def test_the_sweep_command_runs_at_a_given_time(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TWILIO_"))}
-    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path}/t.db"
-    env["SMS_BACKEND"] = "sandbox"
-    run = [sys.executable, "-m", "bot.cli"]
-    subprocess.run([*run, "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True)
-    done = subprocess.run(
-        [*run, "sweep", "followups", "--now", "2021-11-02T10:01:00Z"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def test_the_sweep_command_runs_at_a_given_time(turnout: Turnout) -> None:
+    sandbox = {"SMS_BACKEND": "sandbox"}
+    migrated = turnout("migrate", env=sandbox)
+    assert migrated.returncode == 0, migrated.stderr
+    done = turnout("sweep", "followups", "--now", "2021-11-02T10:01:00Z", env=sandbox)
     assert done.returncode == 0, done.stderr
     assert "ran 0 follow-up rounds" in done.stdout
-    bad = subprocess.run(
-        [*run, "sweep", "nudges", "--now", "yesterday"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    bad = turnout("sweep", "nudges", "--now", "yesterday", env=sandbox)
     assert bad.returncode == 2 and "ISO-8601" in bad.stderr
 
 
