@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot.campaigns import lifecycle
 from storage.db import Database
 from storage.models import Member
-from tests.exports.test_purge import database_text
+from tests.exports.helpers import database_text
 from tests.helpers import FIXTURES, Turnout
 
 EXAMPLE = FIXTURES / "campaign.yml"

@@ -8,14 +8,11 @@ personal.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from bot.campaigns import lifecycle
 from bot.campaigns.gate import AGREE_ACTION
@@ -24,8 +21,8 @@ from bot.exports.purge import PurgeRefused, purge_campaign
 from bot.fakes.world import ADMIN, SUPPORT_CHANNEL, World
 from bot.scripts import outcomes
 from storage import uploads
-from storage.db import Database
-from storage.models import AuditEntry, Base, Campaign, Conversation, OptOut, SlackDelivery
+from storage.models import AuditEntry, Campaign, Conversation, OptOut, SlackDelivery
+from tests.exports.helpers import database_text
 from tests.helpers import ALICE, ALICE_USER, campaign_world, click_home, command, rows
 
 CAMPAIGN = """\
@@ -116,28 +113,6 @@ async def run_the_campaign(world: World) -> dict[str, int]:
     await world.drain()
     await lifecycle.set_state(world.rt.db, "pay-ballot", "closed", world.now())
     return ids
-
-
-async def database_text(db: Database, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
-    """Every row of every table as text, by table (bytes decoded, JSON dumped)."""
-    found: dict[str, str] = {}
-    async with db.sessions() as session:
-        for table in Base.metadata.sorted_tables:
-            if table.name in skip:
-                continue
-            result = await session.execute(select(table))
-            found[table.name] = "\n".join(
-                " | ".join(_text(value) for value in row) for row in result.all()
-            )
-    return found
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
 
 
 def leaks(tables: dict[str, str]) -> list[str]:
