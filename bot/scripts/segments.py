@@ -2,7 +2,7 @@
 
 The rules follow GSM 03.38 (3GPP TS 23.038) and Twilio's published segment
 calculator (the npm package ``sms-segments-calculator``), which
-``tests/test_segments.py`` cross-checks against:
+``tests/scripts/test_segments.py`` cross-checks against:
 
 - A text is GSM-7 when every character is in the GSM 03.38 basic table or its
   extension table; one character outside them makes the whole text UCS-2.
