@@ -190,6 +190,9 @@ class Message(Base):
     # and when it was escalated to the support channel (each happens once).
     nudged_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+    # For a member's text: the outcome suggested to its owner, and when they took it.
+    suggestion: Mapped[str | None] = mapped_column(String(64))
+    suggestion_taken_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

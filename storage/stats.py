@@ -73,6 +73,18 @@ async def campaign_figures(session: AsyncSession, campaign_id: int) -> dict[str,
     return per_branch
 
 
+async def suggestion_figures(session: AsyncSession, campaign_id: int) -> tuple[int, int]:
+    """How many members' texts carried a reply suggestion, and how many of those were taken."""
+    row = (
+        await session.execute(
+            select(func.count(Message.id), func.count(Message.suggestion_taken_at))
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.campaign_id == campaign_id, Message.suggestion.is_not(None))
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
 def total(per_branch: dict[str, Figures]) -> Figures:
     overall = Figures()
     for f in per_branch.values():

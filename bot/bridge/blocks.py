@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.bridge.card_actions import RELEASE_ACTION, card_actions, outcome_label
+from bot.bridge.card_actions import (
+    RELEASE_ACTION,
+    card_actions,
+    outcome_label,
+    suggestion_blocks,
+)
 from bot.campaigns.campaign_file import CampaignSpec
 from bot.phones import mask
 from bot.scripts import segments
+from bot.scripts.suggestions import Suggestion
 from bot.text import escape_for_slack
 from storage.models import Conversation, Member
 
@@ -68,9 +74,17 @@ def _status(conversation: Conversation) -> str:
 
 
 def inbound_text(
-    owner_id: str | None, member: Member | None, phone: str, body: str
+    owner_id: str | None,
+    member: Member | None,
+    phone: str,
+    body: str,
+    suggestion: tuple[int, Suggestion] | None = None,
 ) -> tuple[str, list[Block]]:
-    """A member's SMS as a thread reply; the owner is mentioned so Slack notifies them."""
+    """A member's SMS as a thread reply; the owner is mentioned so Slack notifies them.
+
+    With `suggestion` (the message id and what its words look like), the post
+    offers that outcome, and its script, one click each.
+    """
     name = member_label(member, phone)
     ping = f"<@{owner_id}> " if owner_id else ""
     fallback = f"{ping}{escape_for_slack(name)}: {escape_for_slack(body)}"
@@ -86,6 +100,8 @@ def inbound_text(
         },
         {"type": "section", "text": {"type": "plain_text", "text": body or " ", "emoji": False}},
     ]
+    if suggestion is not None:
+        blocks += suggestion_blocks(*suggestion)
     return fallback, blocks
 
 

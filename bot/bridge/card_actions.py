@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from bot.campaigns.campaign_file import CampaignSpec
+from bot.scripts.suggestions import Suggestion
 from storage.models import Conversation
 
 OUTCOME_PREFIX = "outcome_"
@@ -15,6 +16,8 @@ SCRIPT_MENU_ACTION = "script_menu"
 RELEASE_ACTION = "conversation_release"
 ASK_ACTION = "ask_for_help"
 OPT_OUT_KEY = "opt_out"
+SUGGESTED_OUTCOME_ACTION = "suggested_outcome"
+SUGGESTED_SCRIPT_ACTION = "suggested_script"
 
 Block = dict[str, Any]
 
@@ -109,3 +112,44 @@ def _confirmed(
     if danger:
         button["style"] = "danger"
     return button
+
+
+def suggestion_blocks(message_id: int, suggestion: Suggestion) -> list[Block]:
+    """ "Looks like: Voted" under a member's text, with one click to record and one to send."""
+    value = str(message_id)
+    if suggestion.outcome == OPT_OUT_KEY:
+        record = _confirmed(
+            SUGGESTED_OUTCOME_ACTION,
+            "Opt out",
+            value,
+            "Opt this member out?",
+            "They will never be texted again by any campaign, unless they text START.",
+            danger=True,
+        )
+    else:
+        record = {
+            "type": "button",
+            "action_id": SUGGESTED_OUTCOME_ACTION,
+            "text": {"type": "plain_text", "text": f"Record: {suggestion.label}"[:75]},
+            "value": value,
+            "style": "primary",
+        }
+    buttons = [record]
+    if suggestion.script is not None:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": SUGGESTED_SCRIPT_ACTION,
+                "text": {"type": "plain_text", "text": f"Send ;{suggestion.script}"[:75]},
+                "value": value,
+            }
+        )
+    return [
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": f":bulb: Looks like: *{suggestion.label}*"},
+            ],
+        },
+        {"type": "actions", "block_id": f"suggestion:{value}", "elements": buttons},
+    ]

@@ -15,6 +15,7 @@ from bot.campaigns import gate
 from bot.campaigns.campaign_file import CampaignFileError, CampaignSpec
 from bot.campaigns.lifecycle import spec_of
 from bot.intents import Kind
+from bot.scripts.suggestions import Suggestion, suggest
 from storage import conversations, messages, optouts, outbox, users
 from storage.models import Campaign, Conversation, Member, Message, SlackDelivery
 
@@ -100,10 +101,16 @@ async def inbound(out: SlackOutbox, delivery: SlackDelivery) -> None:
     async with out.rt.db.sessions() as session:
         member = await conversations.member_of(session, conversation)
     key = f"inbound:{message.id}"
+    suggestion = None
     if conversation.owner_id is not None:
         thread_ts = await ensure_thread(out, delivery, conversation)
+        suggestion = await _suggestion(out, conversation, message)
         text, body = blocks.inbound_text(
-            conversation.owner_id, member, conversation.phone, message.body
+            conversation.owner_id,
+            member,
+            conversation.phone,
+            message.body,
+            (message.id, suggestion) if suggestion else None,
         )
         channel = conversation.dm_channel
         assert channel is not None
@@ -116,6 +123,20 @@ async def inbound(out: SlackOutbox, delivery: SlackDelivery) -> None:
         row = await messages.get(session, message.id)
         assert row is not None
         row.slack_channel, row.slack_ts = channel, ts
+        row.suggestion = suggestion.outcome if suggestion else None
+
+
+async def _suggestion(
+    out: SlackOutbox, conversation: Conversation, message: Message
+) -> Suggestion | None:
+    """What the member's words look like, for its owner; nothing for an opted-out number."""
+    spec = await campaign_spec(out, conversation)
+    if spec is None:
+        return None
+    async with out.rt.db.sessions() as session:
+        if await optouts.is_opted_out(session, conversation.phone):
+            return None
+    return suggest(message.body, spec)
 
 
 async def _to_support(

@@ -75,12 +75,18 @@ class TextingHours(_Frozen):
 
 
 class Outcome(_Frozen):
-    """A button on the member card; `closes` ends the conversation's follow-ups."""
+    """A button on the member card; `closes` ends the conversation's follow-ups.
+
+    `script` is the script offered after it is recorded; `examples` are member
+    replies that mean it, for reply suggestions (the usual keys need none).
+    """
 
     key: Name
     label: Text
     replacement_request: bool = False
     closes: bool = False
+    script: Name | None = None
+    examples: tuple[Text, ...] = ()
 
 
 class Followup(_Frozen):
@@ -200,6 +206,12 @@ def _cross_problems(values: Mapping[str, Any]) -> list[str]:
                 f"(also outcomes[{outcome_keys[outcome.key]}])"
             )
         outcome_keys.setdefault(outcome.key, i)
+        scripts = values.get("scripts")
+        if outcome.script is not None and scripts is not None and outcome.script not in scripts:
+            problems.append(
+                f"outcomes[{i}].script: no script {outcome.script!r}"
+                f"{_suggest(outcome.script, scripts)}"
+            )
     for i, followup in enumerate(values.get("followups", ())):
         problems += _followup_problems(f"followups[{i}]", followup, values, list(outcome_keys))
     nudge, escalate = values.get("nudge_after_minutes"), values.get("escalate_after_minutes")

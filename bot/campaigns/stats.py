@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.campaigns.lifecycle import resolve
 from bot.runtime import Runtime
-from storage.stats import Figures, campaign_figures, total
+from storage.stats import Figures, campaign_figures, suggestion_figures, total
 
 MAX_BRANCHES = 40  # a Slack message stays readable; the export has them all
 
@@ -13,8 +13,12 @@ async def stats_text(rt: Runtime, campaign: str | None) -> str:
     async with rt.db.sessions() as session:
         chosen = await resolve(session, campaign)
         per_branch = await campaign_figures(session, chosen.id)
+        shown, taken = await suggestion_figures(session, chosen.id)
     overall = total(per_branch)
-    lines = [f"*{chosen.name}* ({chosen.state})", _line("Overall", overall), ""]
+    lines = [f"*{chosen.name}* ({chosen.state})", _line("Overall", overall)]
+    if shown:
+        lines.append(f"*Reply suggestions*: {shown} shown · {taken} taken ({taken / shown:.0%})")
+    lines.append("")
     ranked = sorted(per_branch.items(), key=lambda kv: (-kv[1].texted, kv[0]))
     for branch, figures in ranked[:MAX_BRANCHES]:
         lines.append(_line(branch or "(no branch)", figures))

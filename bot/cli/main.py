@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from bot.cli import audit, campaign, members, purge, segments, sweep
+from bot.cli import audit, campaign, members, purge, segments, suggest, sweep
 from bot.config import ConfigError, Settings
 from storage.db import NotMigrated, migrate
 
@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.register(sub)
     audit.register(sub)
     purge.register(sub)
+    suggest.register(sub)
     return parser
 
 

@@ -15,6 +15,7 @@ from handlers.slack import (
     home,
     outcomes,
     scripts,
+    suggestions,
     support,
     support_help,
     uploads,
@@ -23,7 +24,7 @@ from handlers.slack import (
 
 def register(app: AsyncApp, rt: Runtime) -> None:
     surfaces = (events, actions, commands, home, uploads, outcomes, scripts, support, exports)
-    for surface in (*surfaces, support_help):
+    for surface in (*surfaces, support_help, suggestions):
         surface.register(app, rt)
 
 

@@ -16,9 +16,15 @@ from tests.scripts.helpers import CAMPAIGN, ROSTER
 
 
 @pytest.fixture
-async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+def campaign() -> str:
+    """The campaign file's text; a test module may override it."""
+    return CAMPAIGN
+
+
+@pytest.fixture
+async def world(database_url: str, tmp_path: Path, campaign: str) -> AsyncIterator[World]:
     async with campaign_world(
-        database_url, tmp_path, CAMPAIGN, roster=ROSTER, users=[ALICE_USER]
+        database_url, tmp_path, campaign, roster=ROSTER, users=[ALICE_USER]
     ) as w:
         await command(w, ADMIN, "assign <@U0ALICE|alice> 1")
         await click(w, ALICE, AGREE_ACTION, str(home_button(w, ALICE, AGREE_ACTION)))
