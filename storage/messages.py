@@ -64,6 +64,16 @@ async def history(session: AsyncSession, conversation_id: int) -> Sequence[Messa
     return result.scalars().all()
 
 
+async def latest_inbound_id(session: AsyncSession, conversation_id: int) -> int | None:
+    """The member's newest text in a conversation."""
+    found = await session.execute(
+        select(func.max(Message.id)).where(
+            Message.conversation_id == conversation_id, Message.direction == "in"
+        )
+    )
+    return found.scalar_one_or_none()
+
+
 async def add(session: AsyncSession, message: Message) -> Message:
     session.add(message)
     await session.flush()

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.campaigns.campaign_file import CampaignSpec
 from bot.scripts.suggestions import Suggestion
+from bot.text import escape_for_slack
 from storage.models import Conversation
 
 OUTCOME_PREFIX = "outcome_"
@@ -148,7 +149,10 @@ def suggestion_blocks(message_id: int, suggestion: Suggestion) -> list[Block]:
         {
             "type": "context",
             "elements": [
-                {"type": "mrkdwn", "text": f":bulb: Looks like: *{suggestion.label}*"},
+                {
+                    "type": "mrkdwn",
+                    "text": f":bulb: Looks like: *{escape_for_slack(suggestion.label)}*",
+                },
             ],
         },
         {"type": "actions", "block_id": f"suggestion:{value}", "elements": buttons},

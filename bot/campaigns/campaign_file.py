@@ -208,10 +208,8 @@ def _cross_problems(values: Mapping[str, Any]) -> list[str]:
         outcome_keys.setdefault(outcome.key, i)
         scripts = values.get("scripts")
         if outcome.script is not None and scripts is not None and outcome.script not in scripts:
-            problems.append(
-                f"outcomes[{i}].script: no script {outcome.script!r}"
-                f"{_suggest(outcome.script, scripts)}"
-            )
+            hint = _suggest(outcome.script, scripts) if scripts else ": the file has no scripts"
+            problems.append(f"outcomes[{i}].script: no script {outcome.script!r}{hint}")
     for i, followup in enumerate(values.get("followups", ())):
         problems += _followup_problems(f"followups[{i}]", followup, values, list(outcome_keys))
     nudge, escalate = values.get("nudge_after_minutes"), values.get("escalate_after_minutes")

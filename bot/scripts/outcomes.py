@@ -23,7 +23,7 @@ from storage import conversations, events, outbox
 from storage.models import Campaign, Conversation, OutcomeEvent, ReplacementRequest
 
 # Outcomes that end a conversation whatever the campaign file says.
-ALWAYS_CLOSES = frozenset({"wrong_number", "not_a_member", OPT_OUT_KEY})
+ALWAYS_CLOSES = frozenset({"wrong_number", "not_member", "not_a_member", OPT_OUT_KEY})
 
 
 class OutcomeError(Exception):

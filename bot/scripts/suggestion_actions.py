@@ -38,6 +38,12 @@ async def _suggested(rt: Runtime, user: str, message_id: int) -> tuple[int, str]
         raise outcomes.OutcomeError("That suggestion is no longer there.")
     if conversation.owner_id != user:
         raise outcomes.OutcomeError("That member is not in your conversations.")
+    async with rt.db.sessions() as session:
+        newest = await messages.latest_inbound_id(session, conversation.id)
+    if newest != message.id:
+        raise outcomes.OutcomeError(
+            "The member has texted again since that suggestion: read their latest reply first."
+        )
     return conversation.id, message.suggestion
 
 
@@ -54,12 +60,21 @@ async def take_outcome(rt: Runtime, user: str, message_id: int) -> Taken:
     if key == OPT_OUT_KEY:
         await outcomes.opt_out(rt, user, conversation_id)
     elif await outcomes.needs_details(rt, user, conversation_id, key):
-        await _stamp(rt, message_id)
+        # Counted as taken when the details are sent (`details_sent`), not on this click.
         return Taken(conversation_id, key, needs_details=True)
     else:
         await outcomes.record(rt, user, conversation_id, key)
     await _stamp(rt, message_id)
     return Taken(conversation_id, key)
+
+
+async def details_sent(rt: Runtime, conversation_id: int, key: str) -> None:
+    """A replacement modal was sent: if the member's latest text suggested it, it was taken."""
+    async with rt.db.transaction() as session:
+        newest = await messages.latest_inbound_id(session, conversation_id)
+        message = await messages.get(session, newest) if newest is not None else None
+        if message is not None and message.suggestion == key and not message.suggestion_taken_at:
+            message.suggestion_taken_at = rt.now()
 
 
 async def take_script(rt: Runtime, user: str, message_id: int) -> bool:

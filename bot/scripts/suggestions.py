@@ -22,10 +22,11 @@ from bot.campaigns.campaign_file import CampaignSpec
 from bot.scripts.reply_words import plain, tokens
 
 OPT_OUT = "opt_out"
-BUILT_IN = ("voted", "will_vote", "replacement", "wrong_number", "not_member")
 STRONG, MEDIUM, WEAK = 0.9, 0.8, 0.6
 THRESHOLD = 0.75
 EXAMPLE_MATCH = 0.6
+# An SMS is at most 1,600 characters; a longer body is read no further.
+MAX_CHARS = 1600
 
 _NEG = r"(?:not|never|no|did not|have not|has not|ddim|heb|dim)"
 _DONE = r"(?:posted|sent|voted|returned|submitted|mailed|done|popped)"
@@ -145,7 +146,9 @@ RULES = [
         rf"\b{_BALLOT} (?:has |have |did )?(?:never|not|did not|has not|have not|still not)"
         rf"(?: \w+)? (?:arrived|come|came|turned up|been delivered|got here)\b",
         r"\bno ballot\b",
-        r"\b(?:lost|lose|misplaced|spoiled|spoilt|ruined|damaged|ripped|torn|binned|chucked"
+        r"\b(?:lost(?! interest| track| count| the will| touch| my job)|lose|misplaced|spoiled"
+        r"|spoilt"
+        r"|ruined|damaged|ripped|torn|binned|chucked"
         r"|recycled|shredded|chewed|spilt|spilled|thrown it|threw it|threw away|thrown away"
         r"|put it in the bin|ate it|ate my)\b",
         r"\b(?:another|new|replacement|duplicate|spare|second|fresh) (?:one|ballot|paper|pack|form"
@@ -174,7 +177,8 @@ RULES = [
         r"\bnumber new\b",
         r"\bno idea who\b",
         r"\bnobody called\b",
-        r"^(?:no |nope )?not (?!yet|now|really|sure|quite|today|me|again|voting|bothered)\w+$",
+        r"^(?:no |nope )?not (?!yet|now|really|sure|quite|today|me|again|voting|bothered|voted"
+        r"|posted|sent|done|interested|going|happy|bad|great|good)\w+$",
         r"\bi am not \w+(?: \w+)? (?:you|wrong|must|sorry)\b",
         r"\bi am not (?:who|whoever)\b",
         r"\bmixed up with someone\b",
@@ -203,9 +207,9 @@ RULES = [
         r"\bresigned\b",
         r"\b(?:different|another|other) union\b",
         r"\bstopped paying (?:my )?subs\b",
-        r"\bagency\b",
+        r"\b(?:through|for|with) an agency now\b",
         r"\bnot (?:with|at) the (?:council|company|trust|nhs)\b",
-        r"^i left\b",
+        r"^i left(?: (?:lol|ages ago|years ago|last year|last month|in \w+|in 20\d\d))?$",
         r"\bnot been a member\b",
         r"\bquit the union\b",
         r"\bnot covered\b",
@@ -229,12 +233,14 @@ RULES = [
         OPT_OUT,
         r"\b(?:do not|never|stop|quit|cease|no more|please stop)(?: \w+){0,2}? (?:text|message"
         r"|contact|send(?:ing)? me|bother|pester|harass|spam|call)",
-        r"\b(?:remove|delete|take) (?:me|my (?:number|details|name))\b",
+        r"\bremove me\b",
+        r"\b(?:remove|delete|take) (?:me|my (?:number|details|name)) (?:off|from|out)\b",
+        r"\bdelete my (?:number|details)\b",
         r"\b(?:off|from) (?:your|the|this) (?:list|system|database|mailing)\b",
         r"\bunsubscribe\b",
         r"\bopt (?:me )?out\b",
         r"\bleave me (?:alone|be)\b",
-        r"\bgo away\b",
+        r"^(?:just |please |pls )?go away\b",
         r"\brather not (?:receive|get) (?:text|message)",
         r"\bstop (?:it|pls|please)(?: now| x)?$",
         r"\bdo not want to be (?:contacted|text)",
@@ -243,7 +249,8 @@ RULES = [
         r"\bdo not want (?:any )?(?:more )?(?:text|message)",
         r"\bnot text me\b",
         r"\bpaid (?:hala|gyrru|yrru) (?:tecsts|negeseuon)\b",
-        r"\bpeidiwch\b",
+        r"\bpeidiwch (?:a |â |ag )?(?:th|t|d)?ecstio\b",
+        r"\bpeidiwch (?:a |â |ag )?(?:chysylltu|cysylltu|anfon|hanfon|gyrru|yrru|hala)\b",
         r"\bpaid (?:a |â |ag )?(?:tecstio|decstio|anfon|cysylltu)\b",
         r"\b(?:tynnwch|tynnu|dynnu) (?:fi|fy rhif|fy enw)\b",
         r"\bdim mwy o (?:negeseuon|decsts|tecsts|decst|tecst)\b",
@@ -265,7 +272,8 @@ _DOUBT = re.compile(
 # A refusal is no promise: "not yet and I'm not going to".
 _REFUSAL = re.compile(
     r"\b(?:not (?:going to|gonna)(?: vote| bother| either)?$|not going to (?:vote|bother|either)"
-    r"|will not (?:vote|bother)|not voting|why would i bother|done nothing|not bothering)\b"
+    r"|will not (?:vote|bother)|not voting|why would i bother|done nothing|not bothering"
+    r"|never vote|will never|not going to vote|refuse)\b"
 )
 _WH_QUESTION = re.compile(r"^(?:who|what|how|when|where|which|why|pwy|beth|sut|pryd|ble|pam)\b")
 # "Did you not get it?" is about the union's post, not the member's ballot.
@@ -344,6 +352,7 @@ def _decide(found: dict[str, float], question: bool) -> tuple[str, float] | None
 
 def suggest(text: str, spec: CampaignSpec) -> Suggestion | None:
     """The outcome `text` most likely means in this campaign, or None when unsure."""
+    text = text[:MAX_CHARS]
     found = signals(text)
     for key, score in _example_signals(text, spec).items():
         found[key] = max(found.get(key, 0.0), score)

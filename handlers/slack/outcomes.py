@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.bridge.card_actions import OPT_OUT_ACTION, OUTCOME_ACTION, OUTCOME_PREFIX
 from bot.campaigns.home import tell
 from bot.runtime import Runtime
-from bot.scripts import outcomes, replacement_modal
+from bot.scripts import outcomes, replacement_modal, suggestion_actions
 
 
 def _id(action: dict[str, Any]) -> int | None:
@@ -61,6 +61,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             return
         try:
             await outcomes.record(rt, body["user"]["id"], conversation_id, key, replacement=details)
+            await suggestion_actions.details_sent(rt, conversation_id, key)
         except outcomes.OutcomeError as problem:
             await ack(
                 response_action="errors", errors={replacement_modal.NOTES_BLOCK: str(problem)}

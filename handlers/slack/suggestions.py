@@ -15,7 +15,7 @@ from bot.scripts import canned, outcomes, replacement_modal, suggestion_actions
 
 def _message_id(action: dict[str, Any]) -> int | None:
     value = str(action.get("value") or "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:

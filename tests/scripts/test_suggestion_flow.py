@@ -9,6 +9,8 @@ import pytest
 
 from bot.bridge.card_actions import SUGGESTED_OUTCOME_ACTION, SUGGESTED_SCRIPT_ACTION
 from bot.fakes.world import ADMIN, World
+from bot.scripts import replacement_modal
+from bot.scripts.replacement_modal import ADDRESS_ACTION, ADDRESS_BLOCK
 from storage.models import Message, OptOut, OutcomeEvent, ReplacementRequest
 from tests.helpers import (
     ALICE,
@@ -18,7 +20,7 @@ from tests.helpers import (
     count,
     rows,
 )
-from tests.scripts.helpers import CAMPAIGN, SAM, bodies, conversation, latest_modal
+from tests.scripts.helpers import CAMPAIGN, SAM, URL, bodies, conversation, latest_modal
 
 OUTCOMES = """\
 outcomes:
@@ -100,6 +102,20 @@ async def test_only_the_owner_can_take_a_suggestion(world: World) -> None:
     assert (await conversation(world)).outcome is None
     assert await count(world, OutcomeEvent) == 0
     assert len(bodies(world)) == 1
+    told = [m["text"] for m in world.slack.messages(world.slack.dm_channel(BOB))]
+    assert told.count("That member is not in your conversations.") == 2
+
+
+async def test_an_older_suggestion_is_not_taken_after_a_newer_reply(world: World) -> None:
+    older = await reply(world, "not yet, will do tonight")
+    await reply(world, "posted it now")
+    value = buttons(older)[SUGGESTED_OUTCOME_ACTION]["value"]
+    await click(world, ALICE, SUGGESTED_OUTCOME_ACTION, value)
+    await click(world, ALICE, SUGGESTED_SCRIPT_ACTION, value)
+    assert (await conversation(world)).outcome is None
+    assert len(bodies(world)) == 1
+    told = [m["text"] for m in world.slack.messages(world.slack.dm_channel(ALICE))]
+    assert any("texted again since that suggestion" in t for t in told)
 
 
 async def test_a_replacement_suggestion_opens_the_details_modal(world: World) -> None:
@@ -107,16 +123,36 @@ async def test_a_replacement_suggestion_opens_the_details_modal(world: World) ->
     offered = buttons(post)
     assert SUGGESTED_SCRIPT_ACTION not in offered  # this campaign gives it no script
     await click(world, ALICE, SUGGESTED_OUTCOME_ACTION, offered[SUGGESTED_OUTCOME_ACTION]["value"])
-    assert latest_modal(world)["callback_id"]
+    modal = latest_modal(world)
+    c = await conversation(world)
+    assert modal["callback_id"] == replacement_modal.CALLBACK
+    assert json.loads(modal["private_metadata"]) == {"conversation": c.id, "outcome": "replacement"}
     assert await rows(world, ReplacementRequest) == []  # recorded when the modal is sent
+    [member_text] = await rows(world, Message, direction="in")
+    assert member_text.suggestion_taken_at is None  # a cancelled modal is not a take
+    await world.slack.send_view_submission(
+        world.service.url + URL,
+        user_id=ALICE,
+        callback_id=modal["callback_id"],
+        private_metadata=modal["private_metadata"],
+        values={
+            ADDRESS_BLOCK: {
+                ADDRESS_ACTION: {"type": "radio_buttons", "selected_option": {"value": "same"}}
+            }
+        },
+    )
+    await world.drain()
+    assert len(await rows(world, ReplacementRequest)) == 1
+    [member_text] = await rows(world, Message, direction="in")
+    assert member_text.suggestion_taken_at is not None
 
 
 async def test_stats_count_suggestions_shown_and_taken(world: World) -> None:
-    first = await reply(world, "not yet, will do tonight")
+    await reply(world, "not yet, will do tonight")
     await reply(world, "who is this?")
-    await reply(world, "wil do 2moro")
+    latest = await reply(world, "wil do 2moro")
     await click(
-        world, ALICE, SUGGESTED_OUTCOME_ACTION, buttons(first)[SUGGESTED_OUTCOME_ACTION]["value"]
+        world, ALICE, SUGGESTED_OUTCOME_ACTION, buttons(latest)[SUGGESTED_OUTCOME_ACTION]["value"]
     )
     text = await command(world, ADMIN, "stats")
     assert "*Reply suggestions*: 2 shown · 1 taken (50%)" in text

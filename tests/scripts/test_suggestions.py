@@ -64,6 +64,15 @@ def test_the_usual_replies_get_their_outcome(text: str, outcome: str) -> None:
         "I don't know if I've voted",
         "have I voted? can't remember",
         "Already voted, now stop texting me",  # two things at once: the activist decides
+        "I left it at work",
+        "not interested",
+        "agency worker but still in union",
+        "I'll never vote",
+        "lost interest to be honest",
+        "take me to the post office",
+        "I go away tomorrow",
+        "peidiwch â phoeni",  # "don't worry"
+        "How do I get a replacement if mine doesn't come?",
     ],
 )
 def test_unsure_means_no_suggestion(text: str) -> None:
