@@ -34,12 +34,13 @@ async def _suggested(rt: Runtime, user: str, message_id: int) -> tuple[int, str]
         conversation = (
             await conversations.get(session, message.conversation_id) if message else None
         )
+        newest = (
+            await messages.latest_inbound_id(session, conversation.id) if conversation else None
+        )
     if message is None or conversation is None or not message.suggestion:
         raise outcomes.OutcomeError("That suggestion is no longer there.")
     if conversation.owner_id != user:
         raise outcomes.OutcomeError("That member is not in your conversations.")
-    async with rt.db.sessions() as session:
-        newest = await messages.latest_inbound_id(session, conversation.id)
     if newest != message.id:
         raise outcomes.OutcomeError(
             "The member has texted again since that suggestion: read their latest reply first."
@@ -89,8 +90,8 @@ async def take_script(rt: Runtime, user: str, message_id: int) -> bool:
         )
     if campaign is None:
         raise canned.ScriptError("Scripts belong to a campaign, and this number is not in one.")
-    outcome = next((o for o in spec_of(campaign).outcomes if o.key == key), None)
-    if outcome is None or outcome.script is None:
+    outcome = outcomes.find_outcome(spec_of(campaign), key)
+    if outcome.script is None:
         raise canned.ScriptError("That outcome has no script to send.")
     rendered = await canned.render(rt, user, conversation_id, outcome.script)
     sent = await canned.send_text(

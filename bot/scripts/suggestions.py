@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from bot.campaigns.campaign_file import CampaignSpec
 from bot.scripts.reply_words import plain, tokens
@@ -296,9 +297,9 @@ class Suggestion:
     script: str | None
 
 
-def signals(text: str) -> dict[str, float]:
-    """Each outcome's strongest signal in `text` (before the campaign's own examples)."""
-    words = _ROUND_TO.sub("getroundto", _ABOUT_US.sub(" ", plain(text)))
+def _signals(plain_words: str) -> dict[str, float]:
+    """Each outcome's strongest signal in a plain text (before the campaign's examples)."""
+    words = _ROUND_TO.sub("getroundto", _ABOUT_US.sub(" ", plain_words))
     cleared = _NEGATED_DONE.sub(" notdone ", words)
     found: dict[str, float] = {}
     agreeing: dict[str, int] = {}
@@ -311,12 +312,16 @@ def signals(text: str) -> dict[str, float]:
     return {k: min(0.99, v + 0.03 * (agreeing[k] - 1)) for k, v in found.items()}
 
 
-def _example_signals(text: str, spec: CampaignSpec) -> dict[str, float]:
-    said = tokens(text)
+@cache
+def _example_tokens(example: str) -> frozenset[str]:
+    return tokens(example)
+
+
+def _example_signals(said: frozenset[str], spec: CampaignSpec) -> dict[str, float]:
     found: dict[str, float] = {}
     for outcome in spec.outcomes:
         for example in outcome.examples:
-            known = tokens(example)
+            known = _example_tokens(example)
             if not said or not known:
                 continue
             overlap = len(said & known) / len(said | known)
@@ -353,10 +358,11 @@ def _decide(found: dict[str, float], question: bool) -> tuple[str, float] | None
 def suggest(text: str, spec: CampaignSpec) -> Suggestion | None:
     """The outcome `text` most likely means in this campaign, or None when unsure."""
     text = text[:MAX_CHARS]
-    found = signals(text)
-    for key, score in _example_signals(text, spec).items():
-        found[key] = max(found.get(key, 0.0), score)
     words = plain(text)
+    found = _signals(words)
+    said = frozenset(w for w in words.split() if w != "?")
+    for key, score in _example_signals(said, spec).items():
+        found[key] = max(found.get(key, 0.0), score)
     if _WH_QUESTION.search(words):
         return None  # "how do I get a replacement?": the activist answers it
     if _DOUBT.search(words) or _REFUSAL.search(words):

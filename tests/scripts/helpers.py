@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.fakes.world import World
+from bot.scripts.replacement_modal import ADDRESS_ACTION, ADDRESS_BLOCK, NEW_ACTION, NEW_BLOCK
 from bot.scripts.script_modal import TEXT_ACTION
 from storage.models import Conversation
 from tests.helpers import ALICE, rows
@@ -92,3 +93,28 @@ async def submit(world: World, view: dict[str, Any], text: str) -> None:
     )
     assert status == 200
     await world.drain()
+
+
+async def send_replacement_details(
+    world: World, view: dict[str, Any], new_address: str | None = None
+) -> str:
+    """Submit the replacement modal: the address we hold, or `new_address`; the app's answer."""
+    values: dict[str, Any] = {
+        ADDRESS_BLOCK: {
+            ADDRESS_ACTION: {
+                "type": "radio_buttons",
+                "selected_option": {"value": "same" if new_address is None else "new"},
+            }
+        }
+    }
+    if new_address is not None:
+        values[NEW_BLOCK] = {NEW_ACTION: {"type": "plain_text_input", "value": new_address}}
+    _status, body = await world.slack.send_view_submission(
+        world.service.url + URL,
+        user_id=ALICE,
+        callback_id=view["callback_id"],
+        private_metadata=view["private_metadata"],
+        values=values,
+    )
+    await world.drain()
+    return body

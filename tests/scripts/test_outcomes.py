@@ -7,7 +7,6 @@ import json
 
 from bot.bridge.card_actions import OPT_OUT_ACTION
 from bot.fakes.world import ADMIN, World
-from bot.scripts.replacement_modal import ADDRESS_ACTION, ADDRESS_BLOCK, NEW_ACTION, NEW_BLOCK
 from storage.models import OptOut, OutcomeEvent, ReplacementRequest
 from tests.helpers import ALICE, BOB, click, command, count, rows
 from tests.scripts.helpers import (
@@ -18,6 +17,7 @@ from tests.scripts.helpers import (
     conversation,
     element,
     latest_modal,
+    send_replacement_details,
 )
 
 
@@ -61,32 +61,8 @@ async def test_a_replacement_request_takes_details(world: World) -> None:
     view = latest_modal(world)
     assert await rows(world, ReplacementRequest) == []  # nothing until the details come
     # A new address chosen but not given: the modal says so.
-    _status, body = await world.slack.send_view_submission(
-        world.service.url + URL,
-        user_id=ALICE,
-        callback_id=view["callback_id"],
-        private_metadata=view["private_metadata"],
-        values={
-            ADDRESS_BLOCK: {
-                ADDRESS_ACTION: {"type": "radio_buttons", "selected_option": {"value": "new"}}
-            },
-            NEW_BLOCK: {NEW_ACTION: {"type": "plain_text_input", "value": ""}},
-        },
-    )
-    assert "errors" in body
-    await world.slack.send_view_submission(
-        world.service.url + URL,
-        user_id=ALICE,
-        callback_id=view["callback_id"],
-        private_metadata=view["private_metadata"],
-        values={
-            ADDRESS_BLOCK: {
-                ADDRESS_ACTION: {"type": "radio_buttons", "selected_option": {"value": "new"}}
-            },
-            NEW_BLOCK: {NEW_ACTION: {"type": "plain_text_input", "value": "1 New St, Leeds"}},
-        },
-    )
-    await world.drain()
+    assert "errors" in await send_replacement_details(world, view, "")
+    await send_replacement_details(world, view, "1 New St, Leeds")
     [request] = await rows(world, ReplacementRequest)
     assert (request.address_confirmed, request.new_address) == (False, "1 New St, Leeds")
     assert (await conversation(world)).outcome == "replacement"
@@ -106,19 +82,7 @@ async def test_a_replacement_request_reaches_the_export(world: World) -> None:
         world.service.url + URL, user_id=ALICE, action_id="outcome_replacement", value=str(c.id)
     )
     view = latest_modal(world)
-    await world.slack.send_view_submission(
-        world.service.url + URL,
-        user_id=ALICE,
-        callback_id=view["callback_id"],
-        private_metadata=view["private_metadata"],
-        values={
-            ADDRESS_BLOCK: {
-                ADDRESS_ACTION: {"type": "radio_buttons", "selected_option": {"value": "new"}}
-            },
-            NEW_BLOCK: {NEW_ACTION: {"type": "plain_text_input", "value": "2 Mill Lane"}},
-        },
-    )
-    await world.drain()
+    await send_replacement_details(world, view, "2 Mill Lane")
     assert "Preparing the replacements export" in await command(world, ADMIN, "export replacements")
     upload = world.slack.uploads[-1]
     text = bytes(upload["content"]).decode("utf-8-sig")

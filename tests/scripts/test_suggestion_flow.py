@@ -10,7 +10,6 @@ import pytest
 from bot.bridge.card_actions import SUGGESTED_OUTCOME_ACTION, SUGGESTED_SCRIPT_ACTION
 from bot.fakes.world import ADMIN, World
 from bot.scripts import replacement_modal
-from bot.scripts.replacement_modal import ADDRESS_ACTION, ADDRESS_BLOCK
 from storage.models import Message, OptOut, OutcomeEvent, ReplacementRequest
 from tests.helpers import (
     ALICE,
@@ -20,7 +19,14 @@ from tests.helpers import (
     count,
     rows,
 )
-from tests.scripts.helpers import CAMPAIGN, SAM, URL, bodies, conversation, latest_modal
+from tests.scripts.helpers import (
+    CAMPAIGN,
+    SAM,
+    bodies,
+    conversation,
+    latest_modal,
+    send_replacement_details,
+)
 
 OUTCOMES = """\
 outcomes:
@@ -130,18 +136,7 @@ async def test_a_replacement_suggestion_opens_the_details_modal(world: World) ->
     assert await rows(world, ReplacementRequest) == []  # recorded when the modal is sent
     [member_text] = await rows(world, Message, direction="in")
     assert member_text.suggestion_taken_at is None  # a cancelled modal is not a take
-    await world.slack.send_view_submission(
-        world.service.url + URL,
-        user_id=ALICE,
-        callback_id=modal["callback_id"],
-        private_metadata=modal["private_metadata"],
-        values={
-            ADDRESS_BLOCK: {
-                ADDRESS_ACTION: {"type": "radio_buttons", "selected_option": {"value": "same"}}
-            }
-        },
-    )
-    await world.drain()
+    await send_replacement_details(world, modal)
     assert len(await rows(world, ReplacementRequest)) == 1
     [member_text] = await rows(world, Message, direction="in")
     assert member_text.suggestion_taken_at is not None
