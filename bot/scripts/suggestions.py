@@ -147,7 +147,8 @@ RULES = [
         rf"\b{_BALLOT} (?:has |have |did )?(?:never|not|did not|has not|have not|still not)"
         rf"(?: \w+)? (?:arrived|come|came|turned up|been delivered|got here)\b",
         r"\bno ballot\b",
-        r"\b(?:lost(?! interest| track| count| the will| touch| my job)|lose|misplaced|spoiled"
+        r"\b(?:lost(?! interest| track| count| the will| touch| my job)"
+        r"|lose (?:it|mine|my ballot|the ballot|my paper|the paper)|misplaced|spoiled"
         r"|spoilt"
         r"|ruined|damaged|ripped|torn|binned|chucked"
         r"|recycled|shredded|chewed|spilt|spilled|thrown it|threw it|threw away|thrown away"
