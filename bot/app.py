@@ -21,12 +21,13 @@ import handlers.slack
 import handlers.twilio
 from bot.bridge import notices, sms_states, support_posts, threads
 from bot.bridge.slack_outbox import Deliveries, SlackOutbox
-from bot.bridge.sms_gateway import SandboxGateway, SmsGateway, TwilioGateway
+from bot.bridge.sms_gateway import SmsGateway, TwilioGateway
 from bot.bridge.sms_outbox import SmsOutbox
 from bot.campaigns import home
 from bot.campaigns.sending import texting_hours_check
 from bot.config import Settings
 from bot.exports import export
+from bot.practice.simulator import SimulatedPhones, Simulator
 from bot.roster import upload_jobs
 from bot.runtime import Clock, Runtime, utcnow
 from bot.sweeps import digest_post
@@ -58,9 +59,7 @@ def slack_deliveries() -> Deliveries:
     return deliveries
 
 
-def make_gateway(settings: Settings, *, timeout: float = 15.0) -> SmsGateway:
-    if settings.sms_backend == "sandbox":
-        return SandboxGateway()
+def make_gateway(settings: Settings, *, timeout: float = 15.0) -> TwilioGateway:
     token = settings.twilio_auth_token
     return TwilioGateway(
         account_sid=settings.twilio_account_sid or "",
@@ -73,21 +72,24 @@ def make_gateway(settings: Settings, *, timeout: float = 15.0) -> SmsGateway:
 
 
 def make_runtime(
-    settings: Settings,
-    *,
-    clock: Clock = utcnow,
-    sms: SmsGateway | None = None,
-    sms_timeout: float = 15.0,
+    settings: Settings, *, clock: Clock = utcnow, sms_timeout: float = 15.0
 ) -> Runtime:
-    """Clients and database for `settings`; call inside a running event loop."""
+    """Clients and database for `settings`; call inside a running event loop.
+
+    Simulated members are always there, for practice; with SMS_BACKEND=sandbox
+    they take every text, and no Twilio client is made at all.
+    """
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     slack = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+    db = Database(settings.database_url)
+    simulated = SimulatedPhones(db, clock, settings.reply_delay_range)
+    sms: SmsGateway = (
+        simulated
+        if settings.sms_backend == "sandbox"
+        else make_gateway(settings, timeout=sms_timeout)
+    )
     return Runtime(
-        settings=settings,
-        db=Database(settings.database_url),
-        slack=slack,
-        sms=sms or make_gateway(settings, timeout=sms_timeout),
-        clock=clock,
+        settings=settings, db=db, slack=slack, sms=sms, practice_sms=simulated, clock=clock
     )
 
 
@@ -134,6 +136,7 @@ class Service:
             burst=opts.slack_burst,
             poll_interval=opts.poll_interval,
         )
+        self.simulator = Simulator(rt, poll_interval=opts.poll_interval)
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._socket_mode: object | None = None
@@ -156,6 +159,7 @@ class Service:
         if self.options.run_workers:
             self._spawn(self.sms_outbox.run_forever(), "sms-outbox")
             self._spawn(self.slack_outbox.run_forever(), "slack-outbox")
+            self._spawn(self.simulator.run_forever(), "simulated-members")
             self.scheduler = schedule(self.rt)
             self.scheduler.start()
         if self.rt.settings.socket_mode:

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     admin_user_ids: str = ""
     default_region: str = "GB"
     sms_backend: Literal["twilio", "sandbox"] = "twilio"
+    # How long simulated members take to reply: "MIN-MAX" seconds, or one number.
+    simulated_reply_seconds: str = "10-60"
 
     @field_validator("default_region")
     @classmethod
@@ -63,6 +65,16 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_backend(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("simulated_reply_seconds")
+    @classmethod
+    def _delay_range(cls, value: str) -> str:
+        parse_delay_range(value)
+        return value.strip()
+
+    @property
+    def reply_delay_range(self) -> tuple[float, float]:
+        return parse_delay_range(self.simulated_reply_seconds)
 
     @property
     def admins(self) -> frozenset[str]:
@@ -106,6 +118,22 @@ class Settings(BaseSettings):
             problems.append("SLACK_BOT_TOKEN must be a bot token (it starts with xoxb-)")
         if problems:
             raise ConfigError(problems)
+
+
+def parse_delay_range(text: str) -> tuple[float, float]:
+    """ "10-60" -> (10.0, 60.0); "5" -> (5.0, 5.0); ValueError naming the format."""
+    low, _, high = text.strip().partition("-")
+    try:
+        bounds = (float(low), float(high or low))
+    except ValueError:
+        raise ValueError(
+            f"SIMULATED_REPLY_SECONDS must be seconds as MIN-MAX (e.g. 10-60), not {text!r}"
+        ) from None
+    if not 0 <= bounds[0] <= bounds[1] <= 86400:
+        raise ValueError(
+            f"SIMULATED_REPLY_SECONDS {text!r}: MIN and MAX must be 0–86400 with MIN <= MAX"
+        )
+    return bounds
 
 
 def _problem(value: str | SecretStr | None) -> str | None:

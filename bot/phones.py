@@ -94,6 +94,24 @@ def normalise(raw: str, region: str = "GB") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Ofcom keeps 07700 900000–900999 for drama: no real phone has one, and
+# `normalise` refuses them, so no roster can hold one. Simulated members get
+# numbers from it; the first hundred are left to test fixtures.
+SIMULATED_PREFIX = "+447700900"
+SIMULATED_RANGE = range(100, 1000)
+
+
+def is_simulated(e164: str) -> bool:
+    """True for a number in the simulated range (a practice member's)."""
+    tail = e164[len(SIMULATED_PREFIX) :]
+    return (
+        e164.startswith(SIMULATED_PREFIX)
+        and len(tail) == 3
+        and tail.isdigit()
+        and int(tail) in SIMULATED_RANGE
+    )
+
+
 def mask(e164: str) -> str:
     """``"••• ••• 123"``: enough for an activist to tell members apart, no more."""
     digits = [ch for ch in e164 if ch.isdigit()]

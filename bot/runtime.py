@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.bridge.sms_gateway import SmsGateway
+from bot.bridge.sms_gateway import SmsGateway, is_simulated_sid
 from bot.config import Settings
 from storage.db import Database
 
@@ -29,7 +29,10 @@ class Runtime:
     settings: Settings
     db: Database
     slack: AsyncWebClient
+    # Twilio, or simulated members with SMS_BACKEND=sandbox.
     sms: SmsGateway
+    # Simulated members, whatever the backend: where practice texts go.
+    practice_sms: SmsGateway
     clock: Clock = utcnow
     # Set whenever a row is added to an outbox, so an in-process worker
     # starts at once instead of at its next poll.
@@ -38,6 +41,13 @@ class Runtime:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def gateway(self, *, practice: bool) -> SmsGateway:
+        """Where a text goes: a practice text never reaches Twilio, whatever the backend."""
+        return self.practice_sms if practice else self.sms
+
+    def gateway_for_sid(self, sid: str) -> SmsGateway:
+        return self.practice_sms if is_simulated_sid(sid) else self.sms
 
     def wake(self) -> None:
         self.sms_wakeup.set()

@@ -17,8 +17,10 @@ from bot.campaigns import assignment, lifecycle, roles, sending, stats
 from bot.campaigns.roles import NotAllowed, Role
 from bot.command_args import Args, CommandError, parse
 from bot.exports import export
+from bot.practice import batch
 from bot.runtime import Runtime
 from bot.scripts import canned
+from bot.text import PRACTICE_MARK
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,23 @@ async def _next(rt: Runtime, user: str, _args: Args) -> Reply:
 
 async def _stats(rt: Runtime, _user: str, args: Args) -> Reply:
     return Reply(await stats.stats_text(rt, args.option("campaign")))
+
+
+async def _practice(rt: Runtime, user: str, args: Args) -> Reply:
+    rest = [w.lower() for w in args.words[1:]]
+    if rest == ["end"] and not args.numbers:
+        return Reply(await batch.end(rt, user))
+    if rest == ["next"] and not args.numbers:
+        outcome = await sending.send_next(rt, user, practice=True)
+        return Reply(outcome.text, outcome.blocks)
+    if rest or len(args.numbers) > 1:
+        raise CommandError(
+            "usage: /turnout practice [N] [campaign:SLUG] (a practice batch of N simulated "
+            f"members, {batch.DEFAULT_SIZE} if not said), /turnout practice next (text the "
+            "next of them), /turnout practice end (clear it)"
+        )
+    size = args.numbers[0] if args.numbers else batch.DEFAULT_SIZE
+    return Reply(await batch.start(rt, user, size, args.option("campaign")))
 
 
 async def _assign(rt: Runtime, user: str, args: Args) -> Reply:
@@ -98,9 +117,12 @@ async def _campaign(rt: Runtime, user: str, args: Args) -> Reply:
     if action == "list":
         async with rt.db.sessions() as session:
             rows = await lifecycle.list_campaigns(session)
+            practice = await lifecycle.list_campaigns(session, practice=True)
         if not rows:
             return Reply("No campaigns yet. Load one with `turnout campaign load FILE.yml`.")
-        return Reply("\n".join(f"• `{c.slug}` {c.name} — {c.state}" for c in rows))
+        lines = [f"• `{c.slug}` {c.name} — {c.state}" for c in rows]
+        lines += [f"• {PRACTICE_MARK} `{c.slug}` (of `{c.practice_of}`)" for c in practice]
+        return Reply("\n".join(lines))
     states = {"start": "active", "pause": "paused", "close": "closed"}
     if action not in states or len(args.words) != 3:
         raise CommandError("usage: /turnout campaign list|start|pause|close SLUG")
@@ -157,6 +179,13 @@ COMMANDS: dict[str, Subcommand] = {
     ),
     "stats": Subcommand(
         "stats [campaign:SLUG]", "texts, replies and opt-outs by branch", Role.ACTIVIST, _stats
+    ),
+    "practice": Subcommand(
+        "practice [N] [campaign:SLUG]",
+        "a practice batch of simulated members: real scripts, no real texts "
+        "(`practice next` texts the next, `practice end` clears it)",
+        Role.ACTIVIST,
+        _practice,
     ),
     "assign": Subcommand(
         "assign @user N [branch:NAME] [campaign:SLUG]",

@@ -273,3 +273,7 @@ def _render_shortcode(match: re.Match[str]) -> str:
     emoji = EMOJI[match[1]]
     tone = _SKIN_TONES.get(match[2] or "", "")
     return emoji.removesuffix(_VS16) + tone if tone else emoji
+
+
+# How a practice campaign's cards, posts and Home section are marked.
+PRACTICE_MARK = ":mortar_board: Practice"

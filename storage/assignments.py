@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Conversation, Member, OptOut
+from storage.models import Campaign, Conversation, Member, OptOut
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -121,22 +121,41 @@ async def take_member(
 
 
 async def owned(
-    session: AsyncSession, owner_id: str, *, unsent_only: bool = False
+    session: AsyncSession,
+    owner_id: str,
+    *,
+    unsent_only: bool = False,
+    with_practice: bool = False,
 ) -> Sequence[Conversation]:
+    """An activist's conversations; practice ones only `with_practice` (they are not
+    an organiser's to move: the trainee ends them)."""
     query = select(Conversation).where(Conversation.owner_id == owner_id)
+    if not with_practice:
+        practice = select(Campaign.id).where(Campaign.practice.is_(True))
+        query = query.where(
+            or_(Conversation.campaign_id.is_(None), Conversation.campaign_id.not_in(practice))
+        )
     if unsent_only:
         query = query.where(Conversation.initial_sent_at.is_(None))
     return (await session.execute(query.order_by(Conversation.id))).scalars().all()
 
 
 async def next_in_queue(
-    session: AsyncSession, owner_id: str, campaign_id: int | None = None
+    session: AsyncSession, owner_id: str, campaign_id: int | None = None, *, practice: bool = False
 ) -> Conversation | None:
-    """The next member to text: first texts before follow-ups, oldest first."""
+    """The next member to text: first texts before follow-ups, oldest first.
+
+    In `campaign_id`, else in the live campaigns (the practice ones with `practice`).
+    """
+    in_practice = Conversation.campaign_id.in_(
+        select(Campaign.id).where(Campaign.practice.is_(True))
+    )
     for waiting in (_queued(), _followup_queued()):
         query = select(Conversation).where(Conversation.owner_id == owner_id, waiting)
         if campaign_id is not None:
             query = query.where(Conversation.campaign_id == campaign_id)
+        else:
+            query = query.where(in_practice if practice else ~in_practice)
         found = (
             await session.execute(query.order_by(Conversation.id).limit(1))
         ).scalar_one_or_none()

@@ -44,16 +44,20 @@ async def get_by_slug(session: AsyncSession, slug: str, *, lock: bool = False) -
     return result.scalar_one_or_none()
 
 
-async def all(session: AsyncSession) -> Sequence[Campaign]:
-    """Every campaign, by slug (named to read as `campaigns.all`; shadows the builtin here)."""
-    result = await session.execute(select(Campaign).order_by(Campaign.slug))
+async def all(session: AsyncSession, *, practice: bool = False) -> Sequence[Campaign]:
+    """Every live campaign by slug, or every practice one (named to read as `campaigns.all`)."""
+    result = await session.execute(
+        select(Campaign).where(Campaign.practice.is_(practice)).order_by(Campaign.slug)
+    )
     return result.scalars().all()
 
 
-async def active(session: AsyncSession) -> Sequence[Campaign]:
-    """The campaigns that may text now, by slug."""
+async def active(session: AsyncSession, *, practice: bool = False) -> Sequence[Campaign]:
+    """The live campaigns that may text now, by slug (practice ones with `practice`)."""
     result = await session.execute(
-        select(Campaign).where(Campaign.state == "active").order_by(Campaign.slug)
+        select(Campaign)
+        .where(Campaign.state == "active", Campaign.practice.is_(practice))
+        .order_by(Campaign.slug)
     )
     return result.scalars().all()
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -50,6 +51,10 @@ class Campaign(Base):
     state: Mapped[str] = mapped_column(String(16), default="draft")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A practice campaign holds simulated members only, copied from the live
+    # campaign `practice_of` (its slug); it is kept out of live figures.
+    practice: Mapped[bool] = mapped_column(default=False, server_default=false())
+    practice_of: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -336,3 +341,32 @@ class SweepLease(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     holder: Mapped[str] = mapped_column(String(64))
     until: Mapped[datetime]
+
+
+class SimulatedEvent(Base):
+    """What a simulated phone did or will do: a text it got, a delivery report, a reply.
+
+    Kinds: "text" (received, done at once; what the simulator answers lookups
+    from), "status" (a delivery report for `sid`, due at `due_at`) and "reply"
+    (the member texts back `body` under the inbound SID `sid`).
+    """
+
+    __tablename__ = "simulated_events"
+    __table_args__ = (
+        Index("ix_simulated_events_due", "done_at", "due_at"),
+        UniqueConstraint("kind", "sid", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    sid: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="")
+    error_code: Mapped[int | None]
+    body: Mapped[str] = mapped_column(Text, default="")
+    # The outbound text's row, from the status callback URL (as Twilio's ?m=).
+    message_id: Mapped[int | None]
+    due_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]

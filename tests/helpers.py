@@ -150,15 +150,17 @@ async def campaign_world(
     clock: Callable[[], datetime] | None = None,
     imported: int | None = None,
     slug: str = "pay-ballot",
+    **settings: Any,
 ) -> AsyncIterator[World]:
     """A Turnout on fakes with `campaign` (a campaign file's text) loaded and active.
 
     The world's clock is `clock` (a `Clock` at `T0` unless given); `users` are added
     to the fake Slack first, and `roster` (CSV) is imported last, when given: if
-    `imported` is given, that many members must be created by it.
+    `imported` is given, that many members must be created by it. `settings`
+    override the world's (e.g. sms_backend="sandbox").
     """
     clock = clock or Clock(T0)
-    world = await World.start(database_url, clock=clock)
+    world = await World.start(database_url, clock=clock, **settings)
     try:
         for user_id, real_name, display_name in users:
             world.slack.add_user(user_id, real_name, display_name=display_name)

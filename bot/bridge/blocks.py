@@ -18,12 +18,16 @@ from bot.campaigns.campaign_file import CampaignSpec
 from bot.phones import mask
 from bot.scripts import segments
 from bot.scripts.suggestions import Suggestion
-from bot.text import escape_for_slack
+from bot.text import PRACTICE_MARK, escape_for_slack
 from storage.models import Conversation, Member
 
 Block = dict[str, Any]
 
 CLAIM_ACTION = "conversation_claim"
+PRACTICE_CARD = (
+    f"{PRACTICE_MARK}: a simulated member, not a real person. "
+    "Nothing you send here reaches a phone."
+)
 __all__ = ["CLAIM_ACTION", "RELEASE_ACTION"]
 
 
@@ -39,6 +43,7 @@ def member_card(
     *,
     opted_out: bool,
     spec: CampaignSpec | None = None,
+    practice: bool = False,
 ) -> tuple[str, list[Block]]:
     """The parent message of a conversation thread in the activist's DM."""
     name = member_label(member, conversation.phone)
@@ -66,7 +71,14 @@ def member_card(
     ]
     if conversation.owner_id is not None:
         blocks.extend(card_actions(conversation, spec, opted_out=opted_out))
+    if practice:
+        blocks.insert(1, _context(PRACTICE_CARD))
+        return f"{PRACTICE_MARK}: conversation with {escape_for_slack(name)}", blocks
     return f"Conversation with {escape_for_slack(name)}", blocks
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
 def _status(conversation: Conversation) -> str:
@@ -79,6 +91,7 @@ def inbound_text(
     phone: str,
     body: str,
     suggestion: tuple[int, Suggestion] | None = None,
+    practice: bool = False,
 ) -> tuple[str, list[Block]]:
     """A member's SMS as a thread reply; the owner is mentioned so Slack notifies them.
 
@@ -87,17 +100,10 @@ def inbound_text(
     """
     name = member_label(member, phone)
     ping = f"<@{owner_id}> " if owner_id else ""
-    fallback = f"{ping}{escape_for_slack(name)}: {escape_for_slack(body)}"
+    mark = f"{PRACTICE_MARK} · " if practice else ""
+    fallback = f"{ping}{mark}{escape_for_slack(name)}: {escape_for_slack(body)}"
     blocks: list[Block] = [
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": f"{ping}:speech_balloon: *{escape_for_slack(name)}* texted:",
-                }
-            ],
-        },
+        _context(f"{ping}{mark}:speech_balloon: *{escape_for_slack(name)}* texted:"),
         {"type": "section", "text": {"type": "plain_text", "text": body or " ", "emoji": False}},
     ]
     if suggestion is not None:

@@ -21,15 +21,27 @@ log = logging.getLogger(__name__)
 
 
 async def receive_sms(
-    rt: Runtime, *, sid: str, from_: str, body: str, opt_out_type: str | None = None
+    rt: Runtime,
+    *,
+    sid: str,
+    from_: str,
+    body: str,
+    opt_out_type: str | None = None,
+    known_only: bool = False,
 ) -> bool:
-    """Store a member's text and queue it for Slack; False if it was a duplicate."""
+    """Store a member's text and queue it for Slack; False if it was a duplicate.
+
+    `known_only` drops a text from a number with no conversation instead of
+    opening one (a simulated member whose practice batch was just ended).
+    """
     now = rt.now()
     try:
         async with rt.db.transaction() as session:
             if await messages.by_sid(session, sid) is not None:
                 return False
             conversation = await conversations.latest_for_phone(session, from_)
+            if conversation is None and known_only:
+                return False
             if conversation is None:
                 member = await conversations.member_by_phone(session, from_)
                 conversation = await conversations.create(

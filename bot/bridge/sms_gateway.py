@@ -1,4 +1,4 @@
-"""Where SMS go: Twilio's REST API, or a sandbox for simulated members.
+"""Where SMS go: Twilio's REST API (simulated members live in `bot.practice`).
 
 The domain sees one small interface and three outcomes: accepted (with a
 message SID), rejected (Twilio said no, with a code), or fate unknown (the
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import itertools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +26,8 @@ from bot.bridge.twilio_errors import describe, is_retryable
 log = logging.getLogger(__name__)
 
 TWILIO_DEFAULT_BASE = "https://api.twilio.com"
+# Message SIDs of simulated phones start so; Twilio's are "SM" and hex digits.
+SIMULATED_SID_PREFIX = "SMsim"
 
 _last_headers: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
     "twilio_last_headers"
@@ -59,6 +60,10 @@ class SmsRejected(Exception):
 
 class SmsFateUnknown(Exception):
     """The request may have reached Twilio, but no answer came back."""
+
+
+def is_simulated_sid(sid: str) -> bool:
+    return sid.startswith(SIMULATED_SID_PREFIX)
 
 
 class SmsGateway(Protocol):
@@ -165,34 +170,3 @@ def _rejected(exc: TwilioRestException) -> SmsRejected:
             retry_after = None
     code = int(exc.code) if exc.code is not None else None
     return SmsRejected(code, int(exc.status), describe(code, exc.msg), retry_after)
-
-
-class SandboxGateway:
-    """Simulated phones: every text is "delivered" at once and nothing leaves.
-
-    For training and the demo (SMS_BACKEND=sandbox). What was "sent" is kept
-    in `outbox` so a trainer can read it back.
-    """
-
-    def __init__(self) -> None:
-        self.outbox: list[dict[str, Any]] = []
-        self._ids = itertools.count(1)
-
-    async def send(self, *, to: str, body: str, status_callback: str | None) -> SendResult:
-        sid = f"SMsandbox{next(self._ids):023d}"
-        self.outbox.append({"sid": sid, "to": to, "body": body})
-        log.info("sandbox: text %s not sent to a real phone", sid)
-        return SendResult(sid=sid, status="delivered")
-
-    async def find_sent(self, *, to: str, body: str, since: datetime) -> list[SendResult]:
-        return [
-            SendResult(item["sid"], "delivered")
-            for item in reversed(self.outbox)
-            if item["to"] == to and item["body"] == body
-        ]
-
-    async def fetch(self, sid: str) -> SendResult | None:
-        return next((SendResult(sid, "delivered") for m in self.outbox if m["sid"] == sid), None)
-
-    async def close(self) -> None:
-        return None

@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.bridge import consent, support
 from bot.bridge.sms_gateway import SendResult, SmsFateUnknown, SmsRejected
 from bot.intents import Kind
+from bot.phones import is_simulated
 from bot.runtime import Runtime
 from bot.workers import Pacer, Worker, gather_limited
 from storage import conversations, messages, optouts, outbox
-from storage.models import Conversation, Message
+from storage.models import Campaign, Conversation, Message
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,10 @@ class SmsOutbox(Worker):
             else None
         )
         to = message.conversation_phone
+        # A simulated number only ever reaches the simulator, practice or not.
+        gateway = self.rt.gateway(practice=message.practice or is_simulated(to))
         try:
-            result = await self.rt.sms.send(to=to, body=message.body, status_callback=callback)
+            result = await gateway.send(to=to, body=message.body, status_callback=callback)
         except SmsRejected as rejected:
             await self._rejected(message.id, rejected)
         except SmsFateUnknown as unknown:
@@ -108,9 +111,12 @@ class SmsOutbox(Worker):
             await session.refresh(message)
             conversation = await conversations.get(session, message.conversation_id)
             assert conversation is not None
+            practice = await _is_practice(session, conversation)
             refusal = await self._refusal(session, message, conversation)
+            if refusal is None and practice and not is_simulated(conversation.phone):
+                refusal = "a practice text may only go to a simulated member", None
             if refusal is None:
-                return _Taken(message.id, message.body, conversation.phone)
+                return _Taken(message.id, message.body, conversation.phone, practice)
             reason, retry_at = refusal
             if retry_at is not None:
                 message.status = "pending"
@@ -220,18 +226,19 @@ class SmsOutbox(Worker):
         now = now or self.rt.now()
         async with self.rt.db.sessions() as session:
             doubtful = await messages.fate_unknown(session, now, self.unknown_grace, self.lease)
-            phones = {}
+            phones, practice = {}, {}
             for message in doubtful:
                 conversation = await conversations.get(session, message.conversation_id)
                 phones[message.id] = conversation.phone if conversation else ""
+                practice[message.id] = await _is_practice(session, conversation)
         settled = 0
         for message in doubtful:
             assert message.claimed_at is not None
             since = message.claimed_at - timedelta(minutes=5)
             try:
-                found = await self.rt.sms.find_sent(
-                    to=phones[message.id], body=message.body, since=since
-                )
+                phone = phones[message.id]
+                gateway = self.rt.gateway(practice=practice[message.id] or is_simulated(phone))
+                found = await gateway.find_sent(to=phone, body=message.body, since=since)
             except (SmsFateUnknown, SmsRejected) as exc:
                 log.warning("text %s: could not check at Twilio yet (%s)", message.id, exc)
                 continue
@@ -270,12 +277,21 @@ class SmsOutbox(Worker):
         return 1
 
 
+async def _is_practice(session: AsyncSession, conversation: Conversation | None) -> bool:
+    """A practice campaign's text goes to simulated members, whatever the backend."""
+    if conversation is None or conversation.campaign_id is None:
+        return False
+    campaign = await session.get(Campaign, conversation.campaign_id)
+    return campaign is not None and campaign.practice
+
+
 class _Taken:
     """What the send needs once the row is claimed (no session held open)."""
 
-    __slots__ = ("body", "conversation_phone", "id")
+    __slots__ = ("body", "conversation_phone", "id", "practice")
 
-    def __init__(self, message_id: int, body: str, phone: str) -> None:
+    def __init__(self, message_id: int, body: str, phone: str, practice: bool) -> None:
         self.id = message_id
         self.body = body
         self.conversation_phone = phone
+        self.practice = practice

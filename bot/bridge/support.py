@@ -16,7 +16,7 @@ from bot.intents import Kind
 from bot.runtime import Runtime
 from bot.text import escape_for_slack
 from storage import conversations, events, outbox
-from storage.models import Conversation
+from storage.models import Campaign, Conversation
 
 ASK_CALLBACK = "help_question"
 QUESTION_BLOCK, QUESTION_ACTION = "question", "question_text"
@@ -71,7 +71,15 @@ async def relay_answer(rt: Runtime, msg: SlackMessage) -> bool:
 async def notice(
     session: AsyncSession, rt: Runtime, conversation: Conversation, text: str, icon: str
 ) -> None:
-    """Tell the support channel something about a conversation (failure, opt-out)."""
+    """Tell the support channel something about a conversation (failure, opt-out).
+
+    Not for practice: a trainee's simulated STOP is no news for coordinators
+    (the trainee sees it on the card).
+    """
+    if conversation.campaign_id is not None:
+        campaign = await session.get(Campaign, conversation.campaign_id)
+        if campaign is not None and campaign.practice:
+            return
     await outbox.enqueue(
         session,
         Kind.SUPPORT_NOTE,

@@ -9,9 +9,9 @@ from bot.bridge.blocks import member_label
 from bot.bridge.slack_outbox import Deliveries
 from bot.bridge.threads import load_conversation
 from bot.intents import Kind
-from bot.text import escape_for_slack
+from bot.text import PRACTICE_MARK, escape_for_slack
 from storage import conversations, messages
-from storage.models import Conversation, ConversationThread, Member, SlackDelivery
+from storage.models import Campaign, Conversation, ConversationThread, Member, SlackDelivery
 
 if TYPE_CHECKING:
     from bot.bridge.slack_outbox import SlackOutbox
@@ -49,7 +49,10 @@ async def _about(out: SlackOutbox, delivery: SlackDelivery) -> _About:
     conversation, _ = await load_conversation(out, delivery)
     async with out.rt.db.sessions() as session:
         member = await conversations.member_of(session, conversation)
+        campaign = await session.get(Campaign, conversation.campaign_id or 0)
     name = escape_for_slack(member_label(member, conversation.phone))
+    if campaign is not None and campaign.practice:
+        name = f"{PRACTICE_MARK} · {name}"
     link = await _link(out, conversation.dm_channel, conversation.thread_ts)
     return _About(conversation, member, name, link)
 

@@ -43,8 +43,13 @@ async def ensure_thread(
         member = await conversations.member_of(session, conversation)
         opted_out = await optouts.is_opted_out(session, conversation.phone)
     channel = await out.dm_channel(owner)
+    campaign = await campaign_of(out, conversation)
     text, card = blocks.member_card(
-        conversation, member, opted_out=opted_out, spec=await campaign_spec(out, conversation)
+        conversation,
+        member,
+        opted_out=opted_out,
+        spec=_spec(campaign),
+        practice=bool(campaign and campaign.practice),
     )
     ts = await out.post_once(
         delivery, f"card:{conversation.id}:{owner}", channel=channel, text=text, blocks=card
@@ -66,12 +71,19 @@ async def ensure_thread(
     return ts
 
 
-async def campaign_spec(out: SlackOutbox, conversation: Conversation) -> CampaignSpec | None:
-    """The campaign's settings, for the card's outcomes and scripts (None if unreadable)."""
+async def campaign_of(out: SlackOutbox, conversation: Conversation) -> Campaign | None:
     if conversation.campaign_id is None:
         return None
     async with out.rt.db.sessions() as session:
-        campaign = await session.get(Campaign, conversation.campaign_id)
+        return await session.get(Campaign, conversation.campaign_id)
+
+
+async def campaign_spec(out: SlackOutbox, conversation: Conversation) -> CampaignSpec | None:
+    """The campaign's settings, for the card's outcomes and scripts (None if unreadable)."""
+    return _spec(await campaign_of(out, conversation))
+
+
+def _spec(campaign: Campaign | None) -> CampaignSpec | None:
     if campaign is None:
         return None
     try:
@@ -105,12 +117,14 @@ async def inbound(out: SlackOutbox, delivery: SlackDelivery) -> None:
     if conversation.owner_id is not None:
         thread_ts = await ensure_thread(out, delivery, conversation)
         suggestion = await _suggestion(out, conversation, message)
+        campaign = await campaign_of(out, conversation)
         text, body = blocks.inbound_text(
             conversation.owner_id,
             member,
             conversation.phone,
             message.body,
             (message.id, suggestion) if suggestion else None,
+            practice=bool(campaign and campaign.practice),
         )
         channel = conversation.dm_channel
         assert channel is not None
@@ -238,8 +252,13 @@ async def card(out: SlackOutbox, delivery: SlackDelivery) -> None:
     async with out.rt.db.sessions() as session:
         member = await conversations.member_of(session, conversation)
         opted_out = await optouts.is_opted_out(session, conversation.phone)
+    campaign = await campaign_of(out, conversation)
     text, card = blocks.member_card(
-        conversation, member, opted_out=opted_out, spec=await campaign_spec(out, conversation)
+        conversation,
+        member,
+        opted_out=opted_out,
+        spec=_spec(campaign),
+        practice=bool(campaign and campaign.practice),
     )
     await out.call(
         "chat.update",

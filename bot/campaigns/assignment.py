@@ -8,13 +8,16 @@ update of its conversation, or an insert guarded by the unique
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaigns.lifecycle import resolve
 from bot.campaigns.roles import Role, require
 from bot.intents import Kind
 from bot.runtime import Runtime
 from storage import assignments, conversations, events, outbox
-from storage.models import Campaign
+from storage.models import Campaign, Conversation
 
 ROUNDS = 5  # fill-up rounds when another assignment took some of our picks
 
@@ -167,6 +170,17 @@ async def release(rt: Runtime, user: str, conversation_id: int) -> bool:
             return False
         if conversation.owner_id != user:
             await require(session, rt, user, Role.ORGANISER)
+        campaign = await session.get(Campaign, conversation.campaign_id or 0)
+        if campaign is not None and campaign.practice:
+            await _note_in_thread(
+                session,
+                conversation,
+                "A practice member stays with you: nobody else answers simulated "
+                "members. `/turnout practice end` clears your batch.",
+                now,
+            )
+            rt.wake()
+            return False
         owner = conversation.owner_id
         conversation.owner_id = None
         conversation.updated_at = now
@@ -178,20 +192,31 @@ async def release(rt: Runtime, user: str, conversation_id: int) -> bool:
             conversation_id=conversation_id,
             owner=owner,
         )
-        await outbox.enqueue(
+        await _note_in_thread(
             session,
-            Kind.NOTE,
-            now=now,
-            conversation_id=conversation_id,
-            payload={
-                "text": "Released: replies from this member now go to the support channel.",
-                "channel": conversation.dm_channel,
-                "thread_ts": conversation.thread_ts,
-            },
+            conversation,
+            "Released: replies from this member now go to the support channel.",
+            now,
         )
         await outbox.enqueue(session, Kind.HOME, now=now, payload={"user": owner})
     rt.wake()
     return True
+
+
+async def _note_in_thread(
+    session: AsyncSession, conversation: Conversation, text: str, now: datetime
+) -> None:
+    await outbox.enqueue(
+        session,
+        Kind.NOTE,
+        now=now,
+        conversation_id=conversation.id,
+        payload={
+            "text": text,
+            "channel": conversation.dm_channel,
+            "thread_ts": conversation.thread_ts,
+        },
+    )
 
 
 async def _tell(session: object, rt: Runtime, user: str, text: str) -> None:

@@ -18,6 +18,7 @@ from bot.campaigns.lifecycle import spec_of
 from bot.campaigns.roles import Role, role_of
 from bot.intents import Kind
 from bot.runtime import Runtime
+from bot.text import PRACTICE_MARK
 from storage import assignments, outbox
 from storage.models import Campaign, SlackDelivery
 
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
     from bot.bridge.slack_outbox import Deliveries, SlackOutbox
 
 SEND_NEXT_ACTION = "send_next"
+PRACTICE_NOTE = (
+    f"{PRACTICE_MARK}: these members are simulated. Nothing you send reaches a phone, "
+    "and none of it counts in the campaign's figures. `/turnout practice end` clears them."
+)
 
 
 async def render(session: AsyncSession, rt: Runtime, user_id: str) -> dict[str, Any]:
@@ -37,13 +42,17 @@ async def render(session: AsyncSession, rt: Runtime, user_id: str) -> dict[str, 
         blocks.append(
             _section(
                 "You have no members to text yet. An organiser will assign you a batch, "
-                "and it will appear here."
+                "and it will appear here. To practise first, type `/turnout practice`: "
+                "simulated members, the real scripts, no real texts."
             )
         )
     for campaign_id, figures in counts.items():
         campaign = await session.get(Campaign, campaign_id)
         if campaign is None:
             continue
+        if campaign.practice:
+            blocks.append({"type": "divider"})
+            blocks.append(_context(PRACTICE_NOTE))
         if not await gate.has_agreed(session, user_id, campaign_id):
             blocks.extend(gate.gate_blocks(campaign))
             continue
@@ -70,7 +79,9 @@ async def _queue(
         or "none yet"
     )
     out: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{campaign.name}*"}},
+        _section(
+            f"{PRACTICE_MARK} · *{campaign.name}*" if campaign.practice else f"*{campaign.name}*"
+        ),
         {
             "type": "section",
             "fields": [

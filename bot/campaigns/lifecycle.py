@@ -89,6 +89,11 @@ async def load_campaign(
                 f"campaign {spec.slug} is closed, so its file can no longer be changed; "
                 "load it under a new slug to run it again"
             )
+        if existing is not None and existing.practice:
+            raise CampaignError(
+                f"{spec.slug} is the practice copy of campaign {existing.practice_of}; "
+                "give this campaign another slug"
+            )
         campaign, created = await stored.upsert_from_spec(session, spec, now)
         await events.audit(
             session,
@@ -139,9 +144,9 @@ async def change_state(rt: Runtime, user_id: str, slug: str, state: str) -> Camp
     return await set_state(rt.db, slug, state, rt.now(), actor=user_id)
 
 
-async def list_campaigns(session: AsyncSession) -> list[Campaign]:
-    """Every campaign, by slug, for `/turnout campaign list`."""
-    return list(await stored.all(session))
+async def list_campaigns(session: AsyncSession, *, practice: bool = False) -> list[Campaign]:
+    """Every live campaign (or every practice one), by slug, for `/turnout campaign list`."""
+    return list(await stored.all(session, practice=practice))
 
 
 def _check_move(campaign: Campaign, state: str) -> None:
@@ -165,10 +170,23 @@ def _described(state: str) -> str:
     return "a draft" if state == "draft" else state
 
 
-async def resolve(session: AsyncSession, slug: str | None) -> Campaign:
-    """The campaign a command means: `campaign:SLUG` if given, else the only active one."""
+async def resolve(
+    session: AsyncSession, slug: str | None, *, practice_ok: bool = False
+) -> Campaign:
+    """The campaign a command means: `campaign:SLUG` if given, else the only active one.
+
+    Practice campaigns are never the one meant unless named, and named only
+    where `practice_ok` (they have no members, exports or scripts of their own).
+    """
     if slug is not None:
-        return await _named(session, slug)
+        campaign = await _named(session, slug)
+        if campaign.practice and not practice_ok:
+            raise CampaignError(
+                f"{slug} is the practice copy of {campaign.practice_of}: its members are "
+                f"simulated, so it takes no imports, batches, scripts or exports; "
+                f"use campaign:{campaign.practice_of}"
+            )
+        return campaign
     running = list(await stored.active(session))
     if len(running) == 1:
         return running[0]

@@ -23,6 +23,7 @@ from bot.campaigns.lifecycle import spec_of
 from bot.intents import Kind
 from bot.runtime import Runtime
 from bot.scripts import templates
+from bot.text import PRACTICE_MARK
 from storage import assignments, conversations, optouts, outbox, users
 from storage.models import Campaign, Conversation, Member, Message
 
@@ -40,27 +41,40 @@ class SendOutcome:
 
 
 async def send_next(
-    rt: Runtime, user_id: str, *, conversation_id: int | None = None
+    rt: Runtime, user_id: str, *, conversation_id: int | None = None, practice: bool = False
 ) -> SendOutcome:
+    """Text `conversation_id`, or the next member in the activist's live queue (their
+    practice queue with `practice`: `/turnout next` never mixes the two)."""
     first_name = await activist_first_name(rt, user_id)
     now = rt.now()
     async with rt.db.transaction() as session:
-        outcome = await _send_next(session, rt, user_id, conversation_id, first_name, now)
+        scope = _Scope(conversation_id, None, practice)
+        outcome = await _send_next(session, rt, user_id, scope, first_name, now)
         await outbox.enqueue(session, Kind.HOME, now=now, payload={"user": user_id})
     rt.wake()
     return outcome
+
+
+@dataclass
+class _Scope:
+    """Which member Send next means: this one, else the next of this campaign, else
+    the next live one (or practice one)."""
+
+    conversation_id: int | None
+    campaign_id: int | None
+    practice: bool
 
 
 async def _send_next(
     session: AsyncSession,
     rt: Runtime,
     user_id: str,
-    conversation_id: int | None,
+    scope: _Scope,
     first_name: str,
     now: datetime,
 ) -> SendOutcome:
     while True:
-        conversation = await _pick(session, user_id, conversation_id)
+        conversation = await _pick(session, user_id, scope)
         if isinstance(conversation, SendOutcome):
             return conversation
         campaign = await session.get(Campaign, conversation.campaign_id)
@@ -84,7 +98,8 @@ async def _send_next(
             )
         if await optouts.is_opted_out(session, conversation.phone):
             conversation.skipped_reason = "opted out"
-            conversation_id = None
+            # The next of the same campaign: never from practice to live, or back.
+            scope = _Scope(None, campaign.id, campaign.practice)
             continue
         followup = conversation.followup_script
         template = spec.scripts.get(followup, "") if followup else spec.initial
@@ -112,22 +127,31 @@ async def _send_next(
         await outbox.enqueue(
             session, Kind.POST_SENT, now=now, conversation_id=conversation.id, message_id=sms.id
         )
-        return SendOutcome(True, f"Texting {member.full_name}.", conversation_id=conversation.id)
+        text = f"Texting {member.full_name}."
+        if campaign.practice:
+            text = f"{PRACTICE_MARK}: texting {member.full_name} (simulated; no real text)."
+        return SendOutcome(True, text, conversation_id=conversation.id)
 
 
-async def _pick(
-    session: AsyncSession, user_id: str, conversation_id: int | None
-) -> Conversation | SendOutcome:
-    if conversation_id is None:
-        found = await assignments.next_in_queue(session, user_id)
-        if found is None:
+async def _pick(session: AsyncSession, user_id: str, scope: _Scope) -> Conversation | SendOutcome:
+    if scope.conversation_id is None:
+        found = await assignments.next_in_queue(
+            session, user_id, scope.campaign_id, practice=scope.practice
+        )
+        if found is not None:
+            return found
+        if scope.practice:
             return SendOutcome(
-                False,
-                "Your queue is empty: everyone assigned to you has been "
-                "texted. Ask an organiser for more.",
+                False, f"{PRACTICE_MARK}: everyone in your practice batch has been texted."
             )
-        return found
-    found = await conversations.get(session, conversation_id)
+        text = (
+            "Your queue is empty: everyone assigned to you has been "
+            "texted. Ask an organiser for more."
+        )
+        if await assignments.next_in_queue(session, user_id, practice=True) is not None:
+            text += f" ({PRACTICE_MARK}: `/turnout practice next` texts your practice batch.)"
+        return SendOutcome(False, text)
+    found = await conversations.get(session, scope.conversation_id)
     if found is None or found.owner_id != user_id:
         return SendOutcome(False, "That member is no longer in your queue; nothing was sent.")
     if found.initial_sent_at is not None and found.followup_script is None:

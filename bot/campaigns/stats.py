@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.campaigns.lifecycle import resolve
 from bot.runtime import Runtime
+from bot.text import PRACTICE_MARK
 from storage.stats import Figures, campaign_figures, suggestion_figures, total
 
 MAX_BRANCHES = 40  # a Slack message stays readable; the export has them all
@@ -11,11 +12,14 @@ MAX_BRANCHES = 40  # a Slack message stays readable; the export has them all
 
 async def stats_text(rt: Runtime, campaign: str | None) -> str:
     async with rt.db.sessions() as session:
-        chosen = await resolve(session, campaign)
+        chosen = await resolve(session, campaign, practice_ok=True)
         per_branch = await campaign_figures(session, chosen.id)
         shown, taken = await suggestion_figures(session, chosen.id)
     overall = total(per_branch)
-    lines = [f"*{chosen.name}* ({chosen.state})", _line("Overall", overall)]
+    title = f"*{chosen.name}* ({chosen.state})"
+    if chosen.practice:
+        title = f"{PRACTICE_MARK} (simulated members; not in the campaign's figures) · {title}"
+    lines = [title, _line("Overall", overall)]
     if shown:
         lines.append(f"*Reply suggestions*: {shown} shown · {taken} taken ({taken / shown:.0%})")
     lines.append("")

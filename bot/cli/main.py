@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     mig.set_defaults(run=_migrate)
 
     demo = sub.add_parser(
-        "demo", help="the whole loop offline on SQLite, simulated phones and Slack"
+        "demo",
+        help="a short campaign offline on SQLite: simulated members (SMS_BACKEND=sandbox) "
+        "and a local Slack",
     )
     demo.add_argument("--database", help="database URL (default: a temporary SQLite file)")
     demo.set_defaults(run=_demo)
@@ -108,6 +110,12 @@ async def _serve_forever(settings: Settings, sms_rate: float) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     print(f"Turnout is serving on {settings.host}:{service.port}. Ctrl-C stops it.")
+    if settings.sms_backend == "sandbox":
+        low, high = settings.reply_delay_range
+        print(
+            "SMS_BACKEND=sandbox: every text goes to a simulated member (they answer in "
+            f"{low:g}-{high:g} s); no text reaches a phone."
+        )
     try:
         await stop.wait()
     finally:

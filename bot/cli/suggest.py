@@ -40,7 +40,7 @@ def register(sub: SubParsers) -> None:
 
 async def _spec(db: Database, slug: str) -> CampaignSpec:
     async with db.sessions() as session:
-        return spec_of(await resolve(session, slug))
+        return spec_of(await resolve(session, slug, practice_ok=True))
 
 
 def _suggest(args: argparse.Namespace, settings: Settings) -> int:

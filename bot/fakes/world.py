@@ -113,6 +113,20 @@ class World:
     async def drain(self, timeout: float = 30.0) -> None:
         await self.service.drain(timeout)
 
+    async def simulate(self, timeout: float = 30.0) -> int:
+        """Simulated members do all that is due by the clock's now; then both outboxes drain.
+
+        Repeats until nothing more is due, as a delivery report or reply can
+        lead to more (a STOP's confirmation, say). Returns what was played.
+        """
+        played = 0
+        while True:
+            await self.drain(timeout)
+            now_played = await self.service.simulator.run_due()
+            if not now_played:
+                return played
+            played += now_played
+
     # -- what people do ----------------------------------------------------------
 
     async def member_texts(self, phone: str, body: str, **kwargs: Any) -> tuple[int, str]:

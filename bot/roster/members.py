@@ -131,8 +131,14 @@ async def import_roster(
     """
     # Look the campaign up before the slow read, so a mistyped slug fails at once.
     async with db.sessions() as session:
-        if await _find_campaign(session, campaign) is None:
+        target = await _find_campaign(session, campaign)
+        if target is None:
             raise RosterError(await _unknown_campaign(session, campaign))
+        if target.practice:
+            raise RosterError(
+                f"{target.slug} is a practice campaign: its members are simulated, so a "
+                f"member list goes to {target.practice_of} instead"
+            )
     plan = await asyncio.to_thread(read_roster, data, region=region, progress=progress)
     try:
         async with db.transaction() as session:

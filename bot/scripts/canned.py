@@ -137,7 +137,7 @@ async def thread_reply(rt: Runtime, msg: SlackMessage) -> None:
 async def my_conversations(rt: Runtime, user: str) -> list[tuple[int, str, bool]]:
     """(id, member name, waiting for a reply) of the user's texted conversations."""
     async with rt.db.sessions() as session:
-        owned = await assignments.owned(session, user)
+        owned = await assignments.owned(session, user, with_practice=True)
         found = []
         for conversation in owned:
             if conversation.member_id is None or conversation.state != "open":

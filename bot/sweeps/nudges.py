@@ -26,12 +26,15 @@ async def run(rt: Runtime, now: datetime) -> str:
     nudged = escalated = idle = 0
     async with rt.db.transaction() as session:
         specs: dict[int, CampaignSpec | None] = {}
+        practice: set[int] = set()
 
         async def spec(campaign_id: int | None) -> CampaignSpec | None:
             if campaign_id is None:
                 return None
             if campaign_id not in specs:
                 campaign = await session.get(Campaign, campaign_id)
+                if campaign is not None and campaign.practice:
+                    practice.add(campaign_id)
                 try:
                     specs[campaign_id] = spec_of(campaign) if campaign else None
                 except CampaignFileError:
@@ -57,7 +60,10 @@ async def run(rt: Runtime, now: datetime) -> str:
             if not open_now(s):
                 continue
             waited = now - message.created_at
-            if waited >= escalate_after:
+            if waited >= escalate_after and conversation.campaign_id in practice:
+                # Coordinators do not chase a trainee's simulated members.
+                message.escalated_at = now
+            elif waited >= escalate_after:
                 message.escalated_at = now
                 message.nudged_at = message.nudged_at or now
                 await outbox.enqueue(
@@ -88,7 +94,7 @@ async def run(rt: Runtime, now: datetime) -> str:
             session, since=now - IDLE_AFTER
         ):
             s = await spec(campaign_id)
-            if not open_now(s):
+            if not open_now(s) or campaign_id in practice:
                 continue
             user = await users.upsert(session, activist, now=now)
             user.queue_nudged_at = now

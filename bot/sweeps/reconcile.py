@@ -35,7 +35,7 @@ async def run(rt: Runtime, now: datetime) -> str:
     for message_id, sid in pending:
         assert sid is not None
         try:
-            found = await rt.sms.fetch(sid)
+            found = await rt.gateway_for_sid(sid).fetch(sid)
         except (SmsFateUnknown, SmsRejected) as exc:
             log.warning("text %s: could not fetch from Twilio (%s)", message_id, exc)
             continue

@@ -1,4 +1,4 @@
-"""`turnout demo` runs the whole loop offline and shows both sides."""
+"""`turnout demo` runs a short campaign offline, with simulated members, and shows both sides."""
 
 from __future__ import annotations
 
@@ -7,15 +7,22 @@ import pytest
 from bot.cli.demo import run_demo
 
 
-async def test_demo_shows_the_whole_loop(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_demo_shows_a_campaign_with_simulated_members(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert await run_demo() == 0
     out = capsys.readouterr().out
-    assert "PHONE  Sam texts: Hi, I never got my ballot paper" in out
-    assert "[Claim]" in out and "claimed by <@U0ALICE>" in out
-    assert "PHONE  Sam receives: Hi Sam, it's Alice" in out
-    assert (
-        "https://union.example.org/ballot" in out
-        and "|details here" not in out.split("PHONE  Sam receives:")[1].splitlines()[0]
-    )
-    assert ":white_check_mark:" in out
-    assert "it pinged nobody" in out
+    assert "turnout campaign load demo.yml: Demo ballot, 3 scripts, 4 outcomes" in out
+    assert "turnout members import members.csv: 5 new members" in out
+    assert "/turnout assign @alice 5 branch:Leeds -> Assigned 5 members" in out
+    assert "Before you start: Demo ballot  [I agree]" in out
+    assert out.count("receives: Hi ") == 5, "five first texts, one Send next each"
+    # The simulated members answered through the inbound path, into the threads.
+    assert "PHONE  Dan texts: STOP" in out and "Opted out — do not text" in out
+    assert "Looks like *Voted* [Record: Voted] [Send ;voted]" in out
+    assert "Priya (••• ••• " in out and "receives: Brilliant, thank you Priya!" in out
+    assert "1 replacement request for the office" in out
+    assert "receives: Good question!" in out and "PHONE  Zoë texts: OK thanks" in out
+    # The digest counts what happened, and nothing reached Twilio.
+    assert "*Opt-outs:* 1" in out and "*Replacement ballots:* 1 open" in out
+    assert "Twilio received 0 texts" in out

@@ -1,0 +1,1 @@
+"""Practice mode: simulated members, and practice batches for training activists."""
