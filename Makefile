@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-## demo: the whole loop offline (SQLite, fake Slack, fake Twilio)
+## demo: a short campaign offline (SQLite, simulated members, a local Slack)
 demo: $(STAMP)
 	$(BIN)/turnout demo
 
