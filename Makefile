@@ -22,10 +22,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 		echo "PostgreSQL tests: $(POSTGRES_URL)"; \
-		TURNOUT_TEST_POSTGRES_URL=$(POSTGRES_URL) $(BIN)/pytest -q; \
+		TURNOUT_TEST_POSTGRES_URL=$(POSTGRES_URL) $(BIN)/pytest -q -n auto; \
 	else \
 		echo "PostgreSQL is not answering on 127.0.0.1:5432: its tests will skip"; \
-		$(BIN)/pytest -q; \
+		$(BIN)/pytest -q -n auto; \
 	fi
 
 lint: $(STAMP)
