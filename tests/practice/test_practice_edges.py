@@ -136,8 +136,12 @@ async def test_practice_members_stay_with_their_trainee(world: World, clock: Clo
     notes = world.slack.thread(conversation.dm_channel, conversation.thread_ts)
     assert "A practice member stays with you" in notes[-1]["text"]
     # Unanswered for hours: nudged in the DM, never escalated to the coordinators.
+    await nudges.run(world.rt, clock.at + timedelta(minutes=40))
     await nudges.run(world.rt, clock.at + timedelta(hours=5))
     await world.drain()
+    dm = world.slack.messages(world.slack.dm_channel(ALICE))
+    [nudge] = [m for m in dm if "waiting for an answer" in m["text"]]
+    assert ":mortar_board: Practice" in nudge["text"]
     assert world.slack.messages(SUPPORT_CHANNEL) == []
     assert (
         await command(world, ADMIN, f"unassign <@{ALICE}> all")
