@@ -106,7 +106,7 @@ def make_bolt(rt: Runtime) -> AsyncApp:
 
 
 def make_web_app(rt: Runtime, bolt: AsyncApp) -> web.Application:
-    web_app = web.Application()
+    web_app = web.Application(middlewares=[rt.metrics.middleware()])
     handlers.slack.mount(web_app, bolt)
     handlers.twilio.register(web_app, rt)
     handlers.health.register(web_app, rt)

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bridge.sms_gateway import SmsGateway, is_simulated_sid
 from bot.config import Settings
+from bot.metrics import Metrics
 from storage.db import Database
 
 Clock = Callable[[], datetime]
@@ -38,6 +39,8 @@ class Runtime:
     # starts at once instead of at its next poll.
     sms_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     slack_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # This process's counters and latencies, for GET /metrics.
+    metrics: Metrics = field(default_factory=Metrics)
 
     def now(self) -> datetime:
         return self.clock()

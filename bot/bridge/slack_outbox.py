@@ -138,21 +138,26 @@ class SlackOutbox(Worker):
             await self.deliveries.handler(delivery.kind)(self, delivery)
         except Deferred as later:
             await self._finish(delivery, status="pending", error=later.reason, wait=later.seconds)
+            self.rt.metrics.delivered("slack", delivery.kind, "retried", "deferred")
         except GaveUp as refused:
             await self._finish(delivery, status="failed", error=str(refused))
+            self.rt.metrics.delivered("slack", delivery.kind, "failed", "refused")
             on_refusal = self.deliveries.on_refusal(delivery.kind)
             if on_refusal is not None:
                 delivery.last_error = str(refused)
                 await on_refusal(self, delivery)
         except Held as held:
             await self._finish(delivery, status="held", error=str(held))
+            self.rt.metrics.delivered("slack", delivery.kind, "held")
         except Exception as bug:
             # Not Slack's doing: retrying the same code on the same row would fail the
             # same way, so it is parked as failed, with the traceback in the log.
             log.exception("slack delivery %s (%s) crashed", delivery.id, delivery.kind)
             await self._finish(delivery, status="failed", error=f"{type(bug).__name__}: {bug}")
+            self.rt.metrics.delivered("slack", delivery.kind, "failed", "crashed")
         else:
             await self._finish(delivery, status="done")
+            self.rt.metrics.delivered("slack", delivery.kind, "done")
 
     async def _finish(
         self, delivery: SlackDelivery, *, status: str, error: str | None = None, wait: float = 0

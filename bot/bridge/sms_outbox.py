@@ -88,17 +88,25 @@ class SmsOutbox(Worker):
         to = message.conversation_phone
         # A simulated number only ever reaches the simulator, practice or not.
         gateway = self.rt.gateway(practice=message.practice or is_simulated(to))
+        metrics = self.rt.metrics
         try:
             result = await gateway.send(to=to, body=message.body, status_callback=callback)
         except SmsRejected as rejected:
-            await self._rejected(message.id, rejected)
+            failed = await self._rejected(message.id, rejected)
+            reason = f"error_{rejected.code}" if rejected.code else f"http_{rejected.http_status}"
+            metrics.delivered("sms", message.kind, "failed" if failed else "retried", reason)
         except SmsFateUnknown as unknown:
             log.warning(
                 "text %s: fate unknown (%s); it will be checked at Twilio", message.id, unknown
             )
             await self._settle(message.id, status="unknown", reason=str(unknown))
+            metrics.delivered("sms", message.kind, "unknown", "no_answer")
         else:
             await self._accepted(message.id, result)
+            metrics.delivered("sms", message.kind, "sent")
+            metrics.texts_sent.labels(
+                "simulated" if gateway is self.rt.practice_sms else "twilio"
+            ).inc()
 
     async def _take(self, message_id: int) -> _Taken | None:
         """Claim the text and run the send-time checks, in one transaction."""
@@ -116,7 +124,7 @@ class SmsOutbox(Worker):
             if refusal is None and practice and not is_simulated(conversation.phone):
                 refusal = "a practice text may only go to a simulated member", None
             if refusal is None:
-                return _Taken(message.id, message.body, conversation.phone, practice)
+                return _Taken(message.id, message.kind, message.body, conversation.phone, practice)
             reason, retry_at = refusal
             if retry_at is not None:
                 message.status = "pending"
@@ -171,7 +179,8 @@ class SmsOutbox(Worker):
         log.info("text %s accepted by the gateway as %s", message_id, result.sid)
         self.rt.wake()
 
-    async def _rejected(self, message_id: int, rejected: SmsRejected) -> None:
+    async def _rejected(self, message_id: int, rejected: SmsRejected) -> bool:
+        """Record Twilio's refusal; True if the text failed for good (False: retried)."""
         now = self.rt.now()
         async with self.rt.db.transaction() as session:
             message = await messages.get(session, message_id)
@@ -185,7 +194,7 @@ class SmsOutbox(Worker):
                 message.not_before = now + timedelta(seconds=wait)
                 message.status_reason = f"{rejected.reason}; retrying in {wait:.0f}s"
                 log.info("text %s: %s, retrying in %.1fs", message_id, rejected.code, wait)
-                return
+                return False
             message.status = "failed"
             message.status_reason = rejected.reason
             await outbox.enqueue(
@@ -212,6 +221,7 @@ class SmsOutbox(Worker):
                 )
         log.warning("text %s failed: %s", message_id, rejected.reason)
         self.rt.wake()
+        return True
 
     async def _settle(self, message_id: int, *, status: str, reason: str | None) -> None:
         async with self.rt.db.transaction() as session:
@@ -288,10 +298,11 @@ async def _is_practice(session: AsyncSession, conversation: Conversation | None)
 class _Taken:
     """What the send needs once the row is claimed (no session held open)."""
 
-    __slots__ = ("body", "conversation_phone", "id", "practice")
+    __slots__ = ("body", "conversation_phone", "id", "kind", "practice")
 
-    def __init__(self, message_id: int, body: str, phone: str, practice: bool) -> None:
+    def __init__(self, message_id: int, kind: str, body: str, phone: str, practice: bool) -> None:
         self.id = message_id
+        self.kind = kind
         self.body = body
         self.conversation_phone = phone
         self.practice = practice
