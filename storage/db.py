@@ -5,10 +5,18 @@ busy timeout so concurrent writers queue instead of failing, and
 ``BEGIN IMMEDIATE`` so a transaction takes the write lock up front (a
 deferred transaction that upgrades to writing can fail at once with
 "database is locked", whatever the busy timeout).
+
+Only `Database.transaction()` writes. On SQLite its transactions also queue
+on an in-process lock before BEGIN IMMEDIATE, so writers of one process wait
+their turn in order instead of in SQLite's busy handler (which sleeps and
+retries, and made the tail latency seconds); `sessions()`, for reading, runs
+on a second engine whose transactions are deferred and never take the write
+lock, so a read never holds up a writer.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,15 +41,17 @@ class NotMigrated(Exception):
     """The database schema is older than the code (or absent)."""
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> AsyncEngine:
+    """An engine for `url`; on SQLite, `immediate` makes its transactions take the
+    write lock at BEGIN (for writers), else they are deferred (for readers)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, immediate=immediate)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def _tune_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # let "begin" below issue BEGIN
@@ -54,7 +64,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Database:
@@ -63,12 +73,25 @@ class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writes = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock: asyncio.Lock | None = None
+        self._read_engine: AsyncEngine | None = None
+        if url.startswith("sqlite"):
+            self._write_lock = asyncio.Lock()
+            self._read_engine = make_engine(url, immediate=False, **engine_kwargs)
+        # For reading; anything that writes goes through transaction().
+        self.sessions = async_sessionmaker(
+            self._read_engine or self.engine, expire_on_commit=False
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on exit, rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        if self._write_lock is None:
+            async with self._writes() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self._writes() as session, session.begin():
             yield session
 
     async def ping(self) -> bool:
@@ -93,6 +116,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._read_engine is not None:
+            await self._read_engine.dispose()
 
 
 def _current_revision(conn: Connection) -> str | None:
