@@ -13,6 +13,8 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from bot.bridge import inbound
+from bot.bridge.inbound import IncomingText
+from bot.bridge.inbound_batch import InboundBatcher
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,7 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 def register(web_app: web.Application, rt: Runtime) -> None:
     token = rt.settings.twilio_auth_token
+    batcher = InboundBatcher(rt)  # texts arriving together share one commit
     validator = RequestValidator(token.get_secret_value()) if token else None
 
     async def verified_form(request: web.Request) -> dict[str, str] | None:
@@ -44,12 +47,8 @@ def register(web_app: web.Application, rt: Runtime) -> None:
         sender = params.get("From")
         if not sid or not sender:
             return web.Response(status=400, text="MessageSid and From are required")
-        await inbound.receive_sms(
-            rt,
-            sid=sid,
-            from_=sender,
-            body=params.get("Body", ""),
-            opt_out_type=params.get("OptOutType"),
+        await batcher.receive(
+            IncomingText(sid, sender, params.get("Body", ""), params.get("OptOutType"))
         )
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 

@@ -7,8 +7,11 @@ Slack hears of them later, from the outbox.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.bridge import consent, optout, support
 from bot.bridge.twilio_errors import describe
@@ -20,6 +23,19 @@ from storage.models import Message
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class IncomingText:
+    """A member's text as Twilio posted it."""
+
+    sid: str
+    from_: str
+    body: str
+    opt_out_type: str | None = None
+    # Drop it if the number has no conversation, instead of opening one (a
+    # simulated member whose practice batch was just ended).
+    known_only: bool = False
+
+
 async def receive_sms(
     rt: Runtime,
     *,
@@ -29,65 +45,77 @@ async def receive_sms(
     opt_out_type: str | None = None,
     known_only: bool = False,
 ) -> bool:
-    """Store a member's text and queue it for Slack; False if it was a duplicate.
+    """Store a member's text and queue it for Slack; False if it was a duplicate."""
+    return await receive_one(rt, IncomingText(sid, from_, body, opt_out_type, known_only))
 
-    `known_only` drops a text from a number with no conversation instead of
-    opening one (a simulated member whose practice batch was just ended).
-    """
-    now = rt.now()
+
+async def receive_one(rt: Runtime, text: IncomingText) -> bool:
+    """`text` in a transaction of its own; False if it was a duplicate (or dropped)."""
     try:
         async with rt.db.transaction() as session:
-            if await messages.by_sid(session, sid) is not None:
-                return False
-            conversation = await conversations.latest_for_phone(session, from_)
-            if conversation is None and known_only:
-                return False
-            if conversation is None:
-                member = await conversations.member_by_phone(session, from_)
-                conversation = await conversations.create(
-                    session, phone=from_, now=now, member=member
-                )
-            message = await messages.add(
-                session,
-                Message(
-                    conversation_id=conversation.id,
-                    direction="in",
-                    kind="inbound",
-                    body=body,
-                    status="received",
-                    twilio_sid=sid,
-                    created_at=now,
-                    updated_at=now,
-                ),
-            )
-            conversation.last_inbound_at = now
-            conversation.updated_at = now
-            await outbox.enqueue(
-                session,
-                Kind.INBOUND,
-                now=now,
-                conversation_id=conversation.id,
-                message_id=message.id,
-            )
-            keyword = optout.from_twilio_opt_out_type(opt_out_type) or optout.classify(body)
-            source = "twilio" if opt_out_type else "keyword"
-            if keyword is optout.Keyword.OPT_OUT:
-                await consent.opt_out(
-                    session,
-                    rt,
-                    from_,
-                    source=source,
-                    conversation=conversation,
-                    word=body.strip() or "STOP",
-                )
-            elif keyword is optout.Keyword.OPT_IN:
-                await consent.opt_in(session, rt, from_, conversation=conversation)
+            stored = await store_text(session, rt, text, rt.now(), set())
     except IntegrityError:
         # Twilio retried while the first delivery was still being stored.
-        log.info("inbound %s already stored", sid)
+        log.info("inbound %s already stored", text.sid)
         return False
-    log.info("inbound text %s stored for conversation %s", sid, conversation.id)
-    rt.wake()
+    if stored:
+        rt.wake()
+    return stored
+
+
+async def store_text(
+    session: AsyncSession, rt: Runtime, text: IncomingText, now: datetime, seen: set[str]
+) -> bool:
+    """Store one text in `session`'s transaction and queue it for Slack.
+
+    False if its SID is stored already, or among `seen` (the SIDs stored
+    earlier in the same transaction, which it joins).
+    """
+    if text.sid in seen or await messages.by_sid(session, text.sid) is not None:
+        return False
+    conversation = await conversations.latest_for_phone(session, text.from_)
+    if conversation is None and text.known_only:
+        return False
+    if conversation is None:
+        member = await conversations.member_by_phone(session, text.from_)
+        conversation = await conversations.create(session, phone=text.from_, now=now, member=member)
+    message = await messages.add(
+        session,
+        Message(
+            conversation_id=conversation.id,
+            direction="in",
+            kind="inbound",
+            body=text.body,
+            status="received",
+            twilio_sid=text.sid,
+            created_at=now,
+            updated_at=now,
+        ),
+    )
+    seen.add(text.sid)
+    conversation.last_inbound_at = now
+    conversation.updated_at = now
+    await outbox.enqueue(
+        session,
+        Kind.INBOUND,
+        now=now,
+        conversation_id=conversation.id,
+        message_id=message.id,
+    )
+    keyword = optout.from_twilio_opt_out_type(text.opt_out_type) or optout.classify(text.body)
+    source = "twilio" if text.opt_out_type else "keyword"
+    if keyword is optout.Keyword.OPT_OUT:
+        await consent.opt_out(
+            session,
+            rt,
+            text.from_,
+            source=source,
+            conversation=conversation,
+            word=text.body.strip() or "STOP",
+        )
+    elif keyword is optout.Keyword.OPT_IN:
+        await consent.opt_in(session, rt, text.from_, conversation=conversation)
+    log.info("inbound text %s stored for conversation %s", text.sid, conversation.id)
     return True
 
 

@@ -1,0 +1,93 @@
+"""Group commit for members' texts: webhooks that arrive together share a transaction.
+
+On a ballot night replies come in bursts. Stored one transaction each, the
+webhooks queue for the database one behind another (on SQLite, for its one
+writer), and each pays its own commit. Here a webhook hands its text to the
+`InboundBatcher` and waits: the first one in starts a flush, which yields
+once so the requests already in hand can join, then stores all waiting
+texts in one transaction and one commit, and only then answers each of
+them (persist, then acknowledge, as before). Texts that arrive meanwhile
+wait for the next flush. One text alone is stored at once, as before.
+
+If the shared transaction fails (another instance stored one of the SIDs a
+moment earlier, or one text trips over something), each text is stored
+again on its own, so one bad text fails alone and a duplicate is still
+recognised as one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.bridge.inbound import IncomingText, receive_one, store_text
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 200
+
+
+class InboundBatcher:
+    def __init__(self, rt: Runtime, *, max_batch: int = MAX_BATCH) -> None:
+        self.rt = rt
+        self.max_batch = max_batch
+        self._waiting: list[tuple[IncomingText, asyncio.Future[bool]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def receive(self, text: IncomingText) -> bool:
+        """Store `text` (with whatever else arrives now); False if it was a duplicate.
+
+        Returns once it is committed; raises if it could not be stored, so the
+        webhook answers 5xx and Twilio tries again.
+        """
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((text, future))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        # Shielded: a webhook whose caller hung up must not break the batch.
+        return await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let the requests already being read join
+        while self._waiting:
+            batch = self._waiting[: self.max_batch]
+            del self._waiting[: self.max_batch]
+            try:
+                results = await self._store([text for text, _ in batch])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+    async def _store(self, texts: list[IncomingText]) -> list[bool | Exception]:
+        if len(texts) == 1:
+            return [await receive_one(self.rt, texts[0])]
+        now = self.rt.now()
+        try:
+            async with self.rt.db.transaction() as session:
+                seen: set[str] = set()
+                results: list[bool | Exception] = [
+                    await store_text(session, self.rt, text, now, seen) for text in texts
+                ]
+        except Exception:
+            log.info("a batch of %d texts failed together; storing each alone", len(texts))
+            return [await self._alone(text) for text in texts]
+        if any(results):
+            self.rt.wake()
+        return results
+
+    async def _alone(self, text: IncomingText) -> bool | Exception:
+        try:
+            return await receive_one(self.rt, text)
+        except Exception as exc:
+            log.exception("inbound %s could not be stored", text.sid)
+            return exc
