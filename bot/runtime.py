@@ -52,6 +52,9 @@ class Runtime:
     def gateway_for_sid(self, sid: str) -> SmsGateway:
         return self.practice_sms if is_simulated_sid(sid) else self.sms
 
-    def wake(self) -> None:
-        self.sms_wakeup.set()
+    def wake(self, *, sms: bool = True) -> None:
+        """Start the in-process workers now; `sms=False` when only Slack has new work
+        (an incoming text), so the SMS outbox does not poll for nothing."""
+        if sms:
+            self.sms_wakeup.set()
         self.slack_wakeup.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -23,6 +24,21 @@ async def latest_for_phone(session: AsyncSession, phone: str) -> Conversation | 
         .limit(1)
     )
     return result.scalar_one_or_none()
+
+
+async def latest_for_phones(
+    session: AsyncSession, phones: Iterable[str]
+) -> dict[str, Conversation]:
+    """`latest_for_phone` for many numbers in one query: the newest of each, by phone."""
+    result = await session.execute(
+        select(Conversation)
+        .where(Conversation.phone.in_(list(phones)))
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+    )
+    found: dict[str, Conversation] = {}
+    for conversation in result.scalars():
+        found.setdefault(conversation.phone, conversation)
+    return found
 
 
 async def create(

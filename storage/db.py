@@ -80,9 +80,7 @@ class Database:
             self._write_lock = asyncio.Lock()
             self._read_engine = make_engine(url, immediate=False, **engine_kwargs)
         # For reading; anything that writes goes through transaction().
-        self.sessions = async_sessionmaker(
-            self._read_engine or self.engine, expire_on_commit=False
-        )
+        self.sessions = async_sessionmaker(self._read_engine or self.engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

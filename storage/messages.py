@@ -43,6 +43,12 @@ async def by_sid(session: AsyncSession, sid: str) -> Message | None:
     return result.scalar_one_or_none()
 
 
+async def stored_sids(session: AsyncSession, sids: list[str]) -> set[str]:
+    """Which of `sids` are stored already (one query for a whole batch)."""
+    result = await session.execute(select(Message.twilio_sid).where(Message.twilio_sid.in_(sids)))
+    return {sid for sid in result.scalars() if sid is not None}
+
+
 async def by_key(session: AsyncSession, key: str) -> Message | None:
     result = await session.execute(select(Message).where(Message.idempotency_key == key))
     return result.scalar_one_or_none()

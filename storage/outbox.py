@@ -22,6 +22,7 @@ async def enqueue(
     conversation_id: int | None = None,
     message_id: int | None = None,
     payload: dict[str, Any] | None = None,
+    flush: bool = True,
 ) -> SlackDelivery:
     delivery = SlackDelivery(
         kind=kind,
@@ -32,7 +33,8 @@ async def enqueue(
         created_at=now,
     )
     session.add(delivery)
-    await session.flush()
+    if flush:  # for its id; without, it is written with the next flush or the commit
+        await session.flush()
     return delivery
 
 

@@ -18,7 +18,7 @@ from bot.bridge.twilio_errors import describe
 from bot.intents import Kind
 from bot.runtime import Runtime
 from storage import conversations, messages, outbox
-from storage.models import Message
+from storage.models import Conversation, Message
 
 log = logging.getLogger(__name__)
 
@@ -53,35 +53,43 @@ async def receive_one(rt: Runtime, text: IncomingText) -> bool:
     """`text` in a transaction of its own; False if it was a duplicate (or dropped)."""
     try:
         async with rt.db.transaction() as session:
-            stored = await store_text(session, rt, text, rt.now(), set())
+            [stored] = await store_texts(session, rt, [text], rt.now())
     except IntegrityError:
         # Twilio retried while the first delivery was still being stored.
         log.info("inbound %s already stored", text.sid)
         return False
     if stored:
-        rt.wake()
+        rt.wake(sms=False)
     return stored
 
 
-async def store_text(
-    session: AsyncSession, rt: Runtime, text: IncomingText, now: datetime, seen: set[str]
-) -> bool:
-    """Store one text in `session`'s transaction and queue it for Slack.
+async def store_texts(
+    session: AsyncSession, rt: Runtime, texts: list[IncomingText], now: datetime
+) -> list[bool]:
+    """Store `texts` in `session`'s transaction and queue each for Slack, in order.
 
-    False if its SID is stored already, or among `seen` (the SIDs stored
-    earlier in the same transaction, which it joins).
+    For each, whether it was stored: not if its SID is stored already (or came
+    earlier in `texts`), nor if it is `known_only` from a number with no
+    conversation. A batch costs a few statements, not a few per text: SIDs and
+    conversations are looked up for all at once, and the messages written in
+    one flush.
     """
-    if text.sid in seen or await messages.by_sid(session, text.sid) is not None:
-        return False
-    conversation = await conversations.latest_for_phone(session, text.from_)
-    if conversation is None and text.known_only:
-        return False
-    if conversation is None:
-        member = await conversations.member_by_phone(session, text.from_)
-        conversation = await conversations.create(session, phone=text.from_, now=now, member=member)
-    message = await messages.add(
-        session,
-        Message(
+    seen = await messages.stored_sids(session, [text.sid for text in texts])
+    latest = await conversations.latest_for_phones(session, {text.from_ for text in texts})
+    results: list[bool] = []
+    kept: list[tuple[IncomingText, Conversation, Message]] = []
+    for text in texts:
+        conversation = latest.get(text.from_)
+        if text.sid in seen or (conversation is None and text.known_only):
+            results.append(False)
+            continue
+        if conversation is None:
+            member = await conversations.member_by_phone(session, text.from_)
+            conversation = await conversations.create(
+                session, phone=text.from_, now=now, member=member
+            )
+            latest[text.from_] = conversation
+        message = Message(
             conversation_id=conversation.id,
             direction="in",
             kind="inbound",
@@ -90,18 +98,32 @@ async def store_text(
             twilio_sid=text.sid,
             created_at=now,
             updated_at=now,
-        ),
-    )
-    seen.add(text.sid)
-    conversation.last_inbound_at = now
-    conversation.updated_at = now
-    await outbox.enqueue(
-        session,
-        Kind.INBOUND,
-        now=now,
-        conversation_id=conversation.id,
-        message_id=message.id,
-    )
+        )
+        session.add(message)
+        seen.add(text.sid)
+        conversation.last_inbound_at = now
+        conversation.updated_at = now
+        kept.append((text, conversation, message))
+        results.append(True)
+    await session.flush()  # every message's id, in one INSERT
+    for text, conversation, message in kept:
+        await outbox.enqueue(
+            session,
+            Kind.INBOUND,
+            now=now,
+            conversation_id=conversation.id,
+            message_id=message.id,
+            flush=False,
+        )
+        await _keywords(session, rt, text, conversation)
+        log.debug("inbound text %s stored for conversation %s", text.sid, conversation.id)
+    return results
+
+
+async def _keywords(
+    session: AsyncSession, rt: Runtime, text: IncomingText, conversation: Conversation
+) -> None:
+    """STOP and START (and their synonyms, or Twilio's own OptOutType)."""
     keyword = optout.from_twilio_opt_out_type(text.opt_out_type) or optout.classify(text.body)
     source = "twilio" if text.opt_out_type else "keyword"
     if keyword is optout.Keyword.OPT_OUT:
@@ -115,8 +137,6 @@ async def store_text(
         )
     elif keyword is optout.Keyword.OPT_IN:
         await consent.opt_in(session, rt, text.from_, conversation=conversation)
-    log.info("inbound text %s stored for conversation %s", text.sid, conversation.id)
-    return True
 
 
 async def record_status(

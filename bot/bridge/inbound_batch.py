@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.bridge.inbound import IncomingText, receive_one, store_text
+from bot.bridge.inbound import IncomingText, receive_one, store_texts
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -74,15 +74,14 @@ class InboundBatcher:
         now = self.rt.now()
         try:
             async with self.rt.db.transaction() as session:
-                seen: set[str] = set()
-                results: list[bool | Exception] = [
-                    await store_text(session, self.rt, text, now, seen) for text in texts
-                ]
+                results: list[bool | Exception] = list(
+                    await store_texts(session, self.rt, texts, now)
+                )
         except Exception:
             log.info("a batch of %d texts failed together; storing each alone", len(texts))
             return [await self._alone(text) for text in texts]
         if any(results):
-            self.rt.wake()
+            self.rt.wake(sms=False)
         return results
 
     async def _alone(self, text: IncomingText) -> bool | Exception:
