@@ -26,14 +26,23 @@ from bot.runtime import Runtime
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 200
+IN_FLIGHT = 2
 
 
 class InboundBatcher:
-    def __init__(self, rt: Runtime, *, max_batch: int = MAX_BATCH) -> None:
+    """`in_flight` flushes may run at once: on PostgreSQL the next batch is written
+    while the last one commits; SQLite has one writer, so one is enough there."""
+
+    def __init__(
+        self, rt: Runtime, *, max_batch: int = MAX_BATCH, in_flight: int | None = None
+    ) -> None:
         self.rt = rt
         self.max_batch = max_batch
+        sqlite = rt.settings.database_url.startswith("sqlite")
+        self.in_flight = in_flight or (1 if sqlite else IN_FLIGHT)
         self._waiting: list[tuple[IncomingText, asyncio.Future[bool]]] = []
-        self._flushing: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
+        self._collecting = False
 
     async def receive(self, text: IncomingText) -> bool:
         """Store `text` (with whatever else arrives now); False if it was a duplicate.
@@ -43,13 +52,17 @@ class InboundBatcher:
         """
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.append((text, future))
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush())
+        if not self._collecting and len(self._running) < self.in_flight:
+            self._collecting = True
+            task = asyncio.create_task(self._flush())
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
         # Shielded: a webhook whose caller hung up must not break the batch.
         return await asyncio.shield(future)
 
     async def _flush(self) -> None:
         await asyncio.sleep(0)  # let the requests already being read join
+        self._collecting = False
         while self._waiting:
             batch = self._waiting[: self.max_batch]
             del self._waiting[: self.max_batch]
