@@ -49,7 +49,17 @@ async def create(
     member: Member | None = None,
     owner_id: str | None = None,
 ) -> Conversation:
-    conversation = Conversation(
+    conversation = new(phone=phone, now=now, member=member, owner_id=owner_id)
+    session.add(conversation)
+    await session.flush()
+    return conversation
+
+
+def new(
+    *, phone: str, now: datetime, member: Member | None = None, owner_id: str | None = None
+) -> Conversation:
+    """An open conversation with `phone` (and its member, if known), not yet added."""
+    return Conversation(
         phone=phone,
         member_id=member.id if member else None,
         campaign_id=member.campaign_id if member else None,
@@ -58,9 +68,6 @@ async def create(
         created_at=now,
         updated_at=now,
     )
-    session.add(conversation)
-    await session.flush()
-    return conversation
 
 
 async def by_thread(
@@ -125,6 +132,17 @@ async def member_of(session: AsyncSession, conversation: Conversation) -> Member
     if conversation.member_id is None:
         return None
     return await session.get(Member, conversation.member_id)
+
+
+async def members_by_phone(session: AsyncSession, phones: Iterable[str]) -> dict[str, Member]:
+    """`member_by_phone` for many numbers in one query."""
+    result = await session.execute(
+        select(Member).where(Member.phone.in_(list(phones))).order_by(Member.updated_at.desc())
+    )
+    found: dict[str, Member] = {}
+    for member in result.scalars():
+        found.setdefault(member.phone, member)
+    return found
 
 
 async def member_by_phone(session: AsyncSession, phone: str) -> Member | None:

@@ -76,19 +76,14 @@ async def store_texts(
     """
     seen = await messages.stored_sids(session, [text.sid for text in texts])
     latest = await conversations.latest_for_phones(session, {text.from_ for text in texts})
+    await _open_conversations(session, texts, seen, latest, now)
     results: list[bool] = []
     kept: list[tuple[IncomingText, Conversation, Message]] = []
     for text in texts:
         conversation = latest.get(text.from_)
-        if text.sid in seen or (conversation is None and text.known_only):
+        if text.sid in seen or conversation is None:  # None: known_only, and unknown
             results.append(False)
             continue
-        if conversation is None:
-            member = await conversations.member_by_phone(session, text.from_)
-            conversation = await conversations.create(
-                session, phone=text.from_, now=now, member=member
-            )
-            latest[text.from_] = conversation
         message = Message(
             conversation_id=conversation.id,
             direction="in",
@@ -118,6 +113,31 @@ async def store_texts(
         await _keywords(session, rt, text, conversation)
         log.debug("inbound text %s stored for conversation %s", text.sid, conversation.id)
     return results
+
+
+async def _open_conversations(
+    session: AsyncSession,
+    texts: list[IncomingText],
+    seen: set[str],
+    latest: dict[str, Conversation],
+    now: datetime,
+) -> None:
+    """A conversation for each new number among `texts` (not `known_only` ones), with
+    its member if the number is on a roster: all in one query and one flush."""
+    phones = list(
+        dict.fromkeys(
+            t.from_
+            for t in texts
+            if t.sid not in seen and t.from_ not in latest and not t.known_only
+        )
+    )
+    if not phones:
+        return
+    members = await conversations.members_by_phone(session, phones)
+    for phone in phones:
+        latest[phone] = conversations.new(phone=phone, now=now, member=members.get(phone))
+        session.add(latest[phone])
+    await session.flush()
 
 
 async def _keywords(
