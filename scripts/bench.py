@@ -101,11 +101,12 @@ async def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) 
     raise TimeoutError(f"{url} did not come up")
 
 
-async def load(port: int, requests: int, concurrency: int) -> tuple[float, list[float], int]:
-    """POST `requests` signed inbound webhooks, `concurrency` at a time."""
+async def load(ports: list[int], requests: int, concurrency: int) -> tuple[float, list[float], int]:
+    """POST `requests` signed inbound webhooks, `concurrency` at a time, spread over `ports`
+    in turn (as a load balancer would)."""
     validator = RequestValidator(TOKEN)
     signed_url = PUBLIC + "/twilio/inbound"
-    url = f"http://127.0.0.1:{port}/twilio/inbound"
+    urls = [f"http://127.0.0.1:{port}/twilio/inbound" for port in ports]
     bodies = []
     for n in range(requests):
         params = {
@@ -116,10 +117,11 @@ async def load(port: int, requests: int, concurrency: int) -> tuple[float, list[
             "Body": "Yes I posted it yesterday, thanks for the reminder",
             "NumMedia": "0",
         }
-        bodies.append((params, validator.compute_signature(signed_url, params)))
+        signature = validator.compute_signature(signed_url, params)
+        bodies.append((urls[n % len(urls)], params, signature))
     latencies: list[float] = []
     errors = 0
-    queue: asyncio.Queue[tuple[dict[str, str], str]] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[str, dict[str, str], str]] = asyncio.Queue()
     for item in bodies:
         queue.put_nowait(item)
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -128,7 +130,7 @@ async def load(port: int, requests: int, concurrency: int) -> tuple[float, list[
         async def worker() -> None:
             nonlocal errors
             while not queue.empty():
-                params, signature = queue.get_nowait()
+                url, params, signature = queue.get_nowait()
                 start = time.perf_counter()
                 async with http.post(
                     url, data=params, headers={"X-Twilio-Signature": signature}
@@ -144,20 +146,28 @@ async def load(port: int, requests: int, concurrency: int) -> tuple[float, list[
 
 
 async def measure(
-    name: str, database: str, proc: subprocess.Popen[bytes], port: int, args: argparse.Namespace
+    name: str,
+    database: str,
+    procs: list[subprocess.Popen[bytes]],
+    ports: list[int],
+    args: argparse.Namespace,
 ) -> Result:
+    """Load the servers `procs` (listening on `ports`), then stop them; CPU is their sum."""
     try:
-        await wait_up(f"http://127.0.0.1:{port}/healthz", proc)
-        await load(port, min(200, args.requests), args.concurrency)  # warm up
-        cpu = cpu_of(proc.pid)
-        seconds, latencies, errors = await load(port, args.requests, args.concurrency)
-        used = cpu_of(proc.pid) - cpu
+        for proc, port in zip(procs, ports, strict=True):
+            await wait_up(f"http://127.0.0.1:{port}/healthz", proc)
+        await load(ports, min(200, args.requests), args.concurrency)  # warm up
+        cpu = sum(cpu_of(proc.pid) for proc in procs)
+        seconds, latencies, errors = await load(ports, args.requests, args.concurrency)
+        used = sum(cpu_of(proc.pid) for proc in procs) - cpu
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for proc in procs:
+            proc.send_signal(signal.SIGINT)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
     return Result(name, database, args.requests, seconds, latencies, used, errors)
 
 
@@ -167,8 +177,9 @@ def baseline(kind: str, url: str | None, port: int) -> subprocess.Popen[bytes]:
 
 
 async def turnout(
-    url: str, port: int, profile: str | None = None
-) -> tuple[subprocess.Popen[bytes], object]:
+    url: str, ports: list[int], profile: str | None = None
+) -> tuple[list[subprocess.Popen[bytes]], object]:
+    """`turnout serve` on `url`, one process per port, behind one fake Slack and Twilio."""
     from bot.fakes.slack import FakeSlack
     from bot.fakes.twilio import FakeTwilio
 
@@ -189,22 +200,28 @@ async def turnout(
         "PUBLIC_BASE_URL": PUBLIC,
         "SUPPORT_CHANNEL_ID": "C0SUPPORT",
         "HOST": "127.0.0.1",
-        "PORT": str(port),
     }
     turnout_bin = str(Path(sys.executable).with_name("turnout"))
     subprocess.run([turnout_bin, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
     command = [turnout_bin, "serve"]
     if profile:
         command = [sys.executable, "-m", "cProfile", "-o", profile, *command]
-    proc = subprocess.Popen(
-        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    procs = [
+        subprocess.Popen(
+            command,
+            env={**env, "PORT": str(port)},
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
 
     async def stop() -> None:
         await slack.stop()
         await twilio.stop()
 
-    return proc, stop
+    return procs, stop
 
 
 class scratch_postgres:
@@ -233,7 +250,9 @@ class scratch_postgres:
 async def inbound(args: argparse.Namespace) -> None:
     results: list[tuple[Result, Result | None]] = []
     port = free_port()
-    bare = await measure("bare aiohttp + validator", "—", baseline("bare", None, port), port, args)
+    bare = await measure(
+        "bare aiohttp + validator", "—", [baseline("bare", None, port)], [port], args
+    )
     results.append((bare, None))
     engines = ["sqlite"] + (["postgresql"] if args.postgres else [])
     with tempfile.TemporaryDirectory(prefix="turnout-bench-") as tmp:
@@ -245,16 +264,18 @@ async def inbound(args: argparse.Namespace) -> None:
             async with scratch_pair(engine, args.postgres, urls) as (naive_url, turnout_url):
                 port = free_port()
                 proc = baseline("naive", naive_url, port)
-                naive = await measure("naive, one row a request", engine, proc, port, args)
+                naive = await measure("naive, one row a request", engine, [proc], [port], args)
                 results.append((naive, None))
                 port = free_port()
                 profile = f"{args.profile}.{engine}" if args.profile else None
-                proc, stop = await turnout(turnout_url, port, profile)
+                procs, stop = await turnout(turnout_url, [port], profile)
                 try:
-                    served = await measure("turnout serve", engine, proc, port, args)
+                    served = await measure("turnout serve", engine, procs, [port], args)
                 finally:
                     await stop()  # type: ignore[operator]
                 results.append((served, naive))
+            if engine == "postgresql" and args.instances > 1:
+                results.append((await _instances(args, args.instances), naive))
     print(f"\nInbound webhook: {args.requests:,} signed requests, {args.concurrency} at a time\n")
     print(
         "| server | database | req/s | p50 ms | p99 ms | max ms | CPU µs/req | errors | × naive |"
@@ -269,6 +290,18 @@ async def inbound(args: argparse.Namespace) -> None:
         for engine in engines:
             print(f"\nWhere turnout serve's time went ({engine}), by own time:")
             pstats.Stats(f"{args.profile}.{engine}").sort_stats("tottime").print_stats(20)
+
+
+async def _instances(args: argparse.Namespace, count: int) -> Result:
+    """`count` turnout serve processes on one fresh PostgreSQL database, requests spread."""
+    assert args.postgres
+    async with scratch_postgres(args.postgres) as url:
+        ports = [free_port() for _ in range(count)]
+        procs, stop = await turnout(url, ports)
+        try:
+            return await measure(f"turnout serve ×{count}", "postgresql", procs, ports, args)
+        finally:
+            await stop()  # type: ignore[operator]
 
 
 class scratch_pair:
@@ -307,6 +340,13 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--postgres", metavar="URL", help="also measure on PostgreSQL")
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=2,
+        metavar="N",
+        help="with --postgres, also N turnout serve processes on one database (default 2)",
+    )
     parser.add_argument(
         "--profile", metavar="FILE", help="run turnout serve under cProfile, writing FILE.<engine>"
     )
