@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Conversation, ConversationThread, Member
@@ -39,6 +39,15 @@ async def latest_for_phones(
     for conversation in result.scalars():
         found.setdefault(conversation.phone, conversation)
     return found
+
+
+async def lock_phones(session: AsyncSession, phones: Iterable[str]) -> None:
+    """On PostgreSQL, hold each number's lock until the transaction ends, so two
+    transactions never both open a conversation for it (SQLite has one writer)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for phone in sorted(set(phones)):  # one order everywhere: no deadlock
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(phone))))
 
 
 async def create(

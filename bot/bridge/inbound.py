@@ -51,16 +51,25 @@ async def receive_sms(
 
 async def receive_one(rt: Runtime, text: IncomingText) -> bool:
     """`text` in a transaction of its own; False if it was a duplicate (or dropped)."""
-    try:
-        async with rt.db.transaction() as session:
-            [stored] = await store_texts(session, rt, [text], rt.now())
-    except IntegrityError:
-        # Twilio retried while the first delivery was still being stored.
-        log.info("inbound %s already stored", text.sid)
-        return False
-    if stored:
-        rt.wake(sms=False)
-    return stored
+    for attempt in range(2):
+        try:
+            async with rt.db.transaction() as session:
+                [stored] = await store_texts(session, rt, [text], rt.now())
+        except IntegrityError:
+            async with rt.db.sessions() as session:
+                if await messages.stored_sids(session, [text.sid]):
+                    # Twilio retried while the first delivery was still being stored.
+                    log.info("inbound %s already stored", text.sid)
+                    return False
+            if attempt:
+                raise  # not a duplicate: the webhook answers 5xx and Twilio retries
+            # Another transaction opened the member's conversation (or opted the
+            # number out) a moment before: it is there now, so try once more.
+            continue
+        if stored:
+            rt.wake(sms=False)
+        return stored
+    raise AssertionError("unreachable")
 
 
 async def store_texts(
@@ -131,6 +140,12 @@ async def _open_conversations(
             if t.sid not in seen and t.from_ not in latest and not t.known_only
         )
     )
+    if not phones:
+        return
+    # Two transactions (two batches, two instances) must not both open one.
+    await conversations.lock_phones(session, phones)
+    latest.update(await conversations.latest_for_phones(session, phones))
+    phones = [phone for phone in phones if phone not in latest]
     if not phones:
         return
     members = await conversations.members_by_phone(session, phones)

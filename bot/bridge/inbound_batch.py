@@ -48,38 +48,66 @@ class InboundBatcher:
         """Store `text` (with whatever else arrives now); False if it was a duplicate.
 
         Returns once it is committed; raises if it could not be stored, so the
-        webhook answers 5xx and Twilio tries again.
+        webhook answers 5xx and Twilio tries again. A webhook whose caller hangs
+        up stops waiting; its text is still stored with the rest.
         """
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.append((text, future))
-        if not self._collecting and len(self._running) < self.in_flight:
+        self._start_flush()
+        return await future
+
+    def _start_flush(self) -> None:
+        if self._waiting and not self._collecting and len(self._running) < self.in_flight:
             self._collecting = True
             task = asyncio.create_task(self._flush())
             self._running.add(task)
-            task.add_done_callback(self._running.discard)
-        # Shielded: a webhook whose caller hung up must not break the batch.
-        return await asyncio.shield(future)
+            task.add_done_callback(self._flush_done)
+
+    def _flush_done(self, task: asyncio.Task[None]) -> None:
+        """A flush cancelled before it ever ran leaves its texts to a new one."""
+        if task in self._running:
+            self._running.discard(task)
+            self._collecting = False
+            self._start_flush()
 
     async def _flush(self) -> None:
-        await asyncio.sleep(0)  # let the requests already being read join
-        self._collecting = False
-        while self._waiting:
-            batch = self._waiting[: self.max_batch]
-            del self._waiting[: self.max_batch]
+        me = asyncio.current_task()
+        try:
             try:
-                results = await self._store([text for text, _ in batch])
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
+                await asyncio.sleep(0)  # let the requests already being read join
+            finally:
+                self._collecting = False
+            while self._waiting:
+                batch = self._waiting[: self.max_batch]
+                del self._waiting[: self.max_batch]
+                await self._settle(batch)
+        finally:
+            # Nothing awaits between the last look at `_waiting` and here, so a text
+            # that came meanwhile finds this flush gone and starts its own.
+            self._running.discard(me)
+            self._start_flush()
+
+    async def _settle(self, batch: list[tuple[IncomingText, asyncio.Future[bool]]]) -> None:
+        """Store `batch` and answer each of its webhooks, whatever happens."""
+        try:
+            results = await self._store([text for text, _ in batch])
+        except BaseException as exc:
+            for _, future in batch:
+                if not future.done():
+                    if isinstance(exc, Exception):
                         future.set_exception(exc)
+                    else:
+                        future.cancel()
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():
                 continue
-            for (_, future), result in zip(batch, results, strict=True):
-                if future.done():
-                    continue
-                if isinstance(result, Exception):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
     async def _store(self, texts: list[IncomingText]) -> list[bool | Exception]:
         if len(texts) == 1:

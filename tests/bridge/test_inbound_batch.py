@@ -13,7 +13,7 @@ from bot.bridge.inbound_batch import InboundBatcher
 from bot.fakes.world import SUPPORT_CHANNEL, World
 from storage.db import Database
 from storage.models import Conversation, Message
-from tests.helpers import count, owned_conversation, rows
+from tests.helpers import add_member, count, owned_conversation, rows
 
 PHONES = [f"+447400{200000 + n:06d}" for n in range(40)]
 
@@ -75,3 +75,32 @@ async def test_two_instances_racing_on_the_same_texts_store_each_once(world: Wor
         await other_db.dispose()
     assert sum(results) == len(texts), "each text stored by exactly one of the two"
     assert await count(world, Message, direction="in") == len(texts)
+
+
+async def test_a_members_first_two_texts_in_two_flushes_are_both_stored(world: World) -> None:
+    """The second batch finds the conversation the first just opened, and stores its
+    text too: neither is answered 200 without being stored."""
+    for phone, with_member in (("+447400555001", True), ("+447400555002", False)):
+        if with_member:
+            await add_member(world, phone)
+        batcher = InboundBatcher(world.rt)
+        first = asyncio.ensure_future(batcher.receive(IncomingText(f"SM{phone}a", phone, "one")))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        second = asyncio.ensure_future(batcher.receive(IncomingText(f"SM{phone}b", phone, "two")))
+        assert await asyncio.gather(first, second) == [True, True]
+        [conversation] = await rows(world, Conversation, phone=phone)
+        assert await count(world, Message, conversation_id=conversation.id) == 2
+
+
+async def test_a_webhook_that_hangs_up_still_has_its_text_stored(world: World) -> None:
+    batcher = InboundBatcher(world.rt)
+    gone = asyncio.ensure_future(batcher.receive(IncomingText("SM" + "8" * 32, PHONES[1], "a")))
+    await asyncio.sleep(0)
+    gone.cancel()
+    assert await batcher.receive(IncomingText("SM" + "9" * 32, PHONES[1], "b")) is True
+    for _ in range(50):
+        if await count(world, Message, direction="in") == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert await count(world, Message, direction="in") == 2
