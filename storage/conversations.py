@@ -15,21 +15,10 @@ async def get(session: AsyncSession, conversation_id: int) -> Conversation | Non
     return await session.get(Conversation, conversation_id)
 
 
-async def latest_for_phone(session: AsyncSession, phone: str) -> Conversation | None:
-    """The conversation an inbound text from `phone` belongs to: the newest one."""
-    result = await session.execute(
-        select(Conversation)
-        .where(Conversation.phone == phone)
-        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
-        .limit(1)
-    )
-    return result.scalar_one_or_none()
-
-
 async def latest_for_phones(
     session: AsyncSession, phones: Iterable[str]
 ) -> dict[str, Conversation]:
-    """`latest_for_phone` for many numbers in one query: the newest of each, by phone."""
+    """The conversation an inbound text from each of `phones` belongs to: the newest."""
     result = await session.execute(
         select(Conversation)
         .where(Conversation.phone.in_(list(phones)))
@@ -41,13 +30,15 @@ async def latest_for_phones(
     return found
 
 
-async def lock_phones(session: AsyncSession, phones: Iterable[str]) -> None:
+async def lock_phones(session: AsyncSession, phones: Iterable[str]) -> bool:
     """On PostgreSQL, hold each number's lock until the transaction ends, so two
-    transactions never both open a conversation for it (SQLite has one writer)."""
+    transactions never both open a conversation for it; False on SQLite, whose one
+    writer already keeps them apart."""
     if session.get_bind().dialect.name != "postgresql":
-        return
+        return False
     for phone in sorted(set(phones)):  # one order everywhere: no deadlock
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(phone))))
+    return True
 
 
 async def create(
@@ -144,7 +135,7 @@ async def member_of(session: AsyncSession, conversation: Conversation) -> Member
 
 
 async def members_by_phone(session: AsyncSession, phones: Iterable[str]) -> dict[str, Member]:
-    """`member_by_phone` for many numbers in one query."""
+    """The roster member each of `phones` belongs to (the most recently updated)."""
     result = await session.execute(
         select(Member).where(Member.phone.in_(list(phones))).order_by(Member.updated_at.desc())
     )
@@ -152,10 +143,3 @@ async def members_by_phone(session: AsyncSession, phones: Iterable[str]) -> dict
     for member in result.scalars():
         found.setdefault(member.phone, member)
     return found
-
-
-async def member_by_phone(session: AsyncSession, phone: str) -> Member | None:
-    result = await session.execute(
-        select(Member).where(Member.phone == phone).order_by(Member.updated_at.desc()).limit(1)
-    )
-    return result.scalar_one_or_none()

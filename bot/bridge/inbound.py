@@ -142,12 +142,13 @@ async def _open_conversations(
     )
     if not phones:
         return
-    # Two transactions (two batches, two instances) must not both open one.
-    await conversations.lock_phones(session, phones)
-    latest.update(await conversations.latest_for_phones(session, phones))
-    phones = [phone for phone in phones if phone not in latest]
-    if not phones:
-        return
+    # Two transactions (two batches, two instances) must not both open one: once
+    # the numbers are locked, look again for what another opened meanwhile.
+    if await conversations.lock_phones(session, phones):
+        latest.update(await conversations.latest_for_phones(session, phones))
+        phones = [phone for phone in phones if phone not in latest]
+        if not phones:
+            return
     members = await conversations.members_by_phone(session, phones)
     for phone in phones:
         latest[phone] = conversations.new(phone=phone, now=now, member=members.get(phone))

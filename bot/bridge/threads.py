@@ -78,12 +78,8 @@ async def campaign_of(out: SlackOutbox, conversation: Conversation) -> Campaign 
         return await session.get(Campaign, conversation.campaign_id)
 
 
-async def campaign_spec(out: SlackOutbox, conversation: Conversation) -> CampaignSpec | None:
-    """The campaign's settings, for the card's outcomes and scripts (None if unreadable)."""
-    return _spec(await campaign_of(out, conversation))
-
-
 def _spec(campaign: Campaign | None) -> CampaignSpec | None:
+    """The campaign's settings, for the card's outcomes and scripts (None if unreadable)."""
     if campaign is None:
         return None
     try:
@@ -116,8 +112,8 @@ async def inbound(out: SlackOutbox, delivery: SlackDelivery) -> None:
     suggestion = None
     if conversation.owner_id is not None:
         thread_ts = await ensure_thread(out, delivery, conversation)
-        suggestion = await _suggestion(out, conversation, message)
         campaign = await campaign_of(out, conversation)
+        suggestion = await _suggestion(out, _spec(campaign), conversation, message)
         text, body = blocks.inbound_text(
             conversation.owner_id,
             member,
@@ -141,10 +137,9 @@ async def inbound(out: SlackOutbox, delivery: SlackDelivery) -> None:
 
 
 async def _suggestion(
-    out: SlackOutbox, conversation: Conversation, message: Message
+    out: SlackOutbox, spec: CampaignSpec | None, conversation: Conversation, message: Message
 ) -> Suggestion | None:
     """What the member's words look like, for its owner; nothing for an opted-out number."""
-    spec = await campaign_spec(out, conversation)
     if spec is None:
         return None
     async with out.rt.db.sessions() as session:

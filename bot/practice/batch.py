@@ -11,7 +11,6 @@ digests by the `practice` flag on its campaign row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,13 +35,6 @@ SUFFIX = "-practice"
 ANY_HOUR = {"start": "00:00", "end": "23:59"}
 
 
-@dataclass(frozen=True)
-class Started:
-    campaign: str
-    given: int
-    personas: list[str]
-
-
 async def start(rt: Runtime, user_id: str, size: int, live_slug: str | None) -> str:
     """Give `user_id` a practice batch of `size` simulated members; the answer to show."""
     if not 1 <= size <= MAX_SIZE:
@@ -61,19 +53,19 @@ async def start(rt: Runtime, user_id: str, size: int, live_slug: str | None) -> 
             )
         live = await _live_campaign(session, live_slug)
         campaign = await _practice_copy(session, live, now)
-        started = await _fill(session, campaign, user_id, size, now)
+        given = await _fill(session, campaign, user_id, size, now)
         await events.audit(
             session,
             actor=user_id,
             action="practice_start",
             now=now,
             campaign=campaign.slug,
-            members=started.given,
+            members=given,
         )
         await outbox.enqueue(session, Kind.HOME, now=now, payload={"user": user_id})
     rt.wake()
     return (
-        f"{PRACTICE_MARK}: {started.given} simulated members are ready in "
+        f"{PRACTICE_MARK}: {given} simulated members are ready in "
         f"*{campaign.name}*. They are not real people and nothing you send reaches a phone; "
         "they answer after a little while, as members do. Open the app's *Home* tab and press "
         "*Send next*. `/turnout practice end` clears the batch when you are done."
@@ -166,12 +158,13 @@ async def _free_slug(session: AsyncSession, live_slug: str) -> str:
 
 async def _fill(
     session: AsyncSession, campaign: Campaign, user_id: str, size: int, now: datetime
-) -> Started:
+) -> int:
+    """Add up to `size` simulated members for `user_id`; how many were added."""
     spec = spec_of(campaign)
     taken = await stored.phones_in_use(session)
     start_at = await stored.batches_started(session)
     fields = {name: SAMPLE_VALUES.get(name, f"({name})") for name in spec.custom_fields()}
-    given: list[str] = []
+    given = 0
     for i, persona in enumerate(batch_personas(size, start_at)):
         phone = number_for(persona, taken)
         if phone is None:
@@ -200,10 +193,10 @@ async def _fill(
             owner_id=user_id,
             now=now,
         )
-        given.append(persona.key)
+        given += 1
     if not given:
         raise CampaignError(
             "every simulated number is in use by other practice batches; ask trainees who "
             "have finished to type `/turnout practice end`"
         )
-    return Started(campaign.slug, len(given), given)
+    return given
