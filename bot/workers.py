@@ -13,57 +13,81 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
+from storage import ratelimits
+from storage.db import Database
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
 class Pacer:
-    """A token bucket per key (a Slack channel, the SMS sender).
+    """A rate per key (a Slack channel, the SMS sender), held in the database.
 
-    `rate` tokens a second, at most `burst` saved up; `wait(key)` returns
-    once a token is free. `pause(key, seconds)` honours a Retry-After.
+    `rate` requests a second per key, `burst` at once; `wait(key)` returns
+    once a slot is taken. `pause(key, seconds)` honours a Retry-After. The
+    slots are rows (`storage.ratelimits`), so the rate holds across every
+    instance together, not per process; within one process the waiters for
+    a key queue on a lock, so one of them at a time asks the database.
+    A `rate` of 0 means no limit, only pauses.
     """
 
-    def __init__(self, rate: float, burst: int = 1) -> None:
+    def __init__(
+        self,
+        db: Database,
+        rate: float,
+        burst: int = 1,
+        *,
+        prefix: str = "",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
         self.rate = rate
-        self.burst = burst
-        self._tokens: dict[str, float] = {}
-        self._stamp: dict[str, float] = {}
-        self._paused_until: dict[str, float] = {}
+        self.burst = max(1, burst)
+        self.prefix = prefix
+        self.clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
+        self._paused_until: dict[str, float] = {}
 
     async def wait(self, key: str) -> None:
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             while True:
-                delay = self._take_or_delay(key)
+                delay = await self._take_or_delay(key)
                 if delay <= 0:
                     return
                 await asyncio.sleep(delay)
 
-    def _take_or_delay(self, key: str) -> float:
-        now = time.monotonic()
-        paused = self._paused_until.get(key, 0.0) - now
-        if paused > 0:
-            return paused
+    async def _take_or_delay(self, key: str) -> float:
         if self.rate <= 0:
-            return 0.0
-        tokens = self._tokens.get(key, float(self.burst))
-        tokens = min(float(self.burst), tokens + (now - self._stamp.get(key, now)) * self.rate)
-        self._stamp[key] = now
-        if tokens >= 1.0:
-            self._tokens[key] = tokens - 1.0
-            return 0.0
-        self._tokens[key] = tokens
-        return (1.0 - tokens) / self.rate
+            return await self.paused_for(key)
+        async with self.db.transaction() as session:
+            return await ratelimits.acquire(
+                session,
+                self.prefix + key,
+                now=self.clock(),
+                interval=1.0 / self.rate,
+                burst=self.burst,
+            )
 
-    def pause(self, key: str, seconds: float) -> None:
-        until = time.monotonic() + seconds
-        self._paused_until[key] = max(self._paused_until.get(key, 0.0), until)
+    async def pause(self, key: str, seconds: float) -> None:
+        now = self.clock()
+        tolerance = (self.burst - 1) / self.rate if self.rate > 0 else 0.0
+        self._paused_until[key] = max(self._paused_until.get(key, 0.0), now + seconds)
+        async with self.db.transaction() as session:
+            await ratelimits.pause(session, self.prefix + key, now=now, seconds=seconds + tolerance)
 
-    def paused_for(self, key: str) -> float:
-        return max(0.0, self._paused_until.get(key, 0.0) - time.monotonic())
+    async def paused_for(self, key: str) -> float:
+        """Seconds `key` is paused for, by this instance or another (0 if it is not)."""
+        now = self.clock()
+        local = self._paused_until.get(key, 0.0) - now
+        if local > 0:
+            return local
+        async with self.db.sessions() as session:
+            shared = await ratelimits.paused_for(session, self.prefix + key, now=now)
+        if self.rate > 0:
+            shared -= (self.burst - 1) / self.rate
+        return max(0.0, shared)
 
 
 class Worker(ABC):

@@ -370,3 +370,17 @@ class SimulatedEvent(Base):
     claimed_at: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class RateLimit(Base):
+    """A rate shared by every instance: a Slack channel's posts, the SMS sender's texts.
+
+    `tat` (seconds since the epoch) is GCRA's theoretical arrival time: when
+    the next request would be due if they came exactly at the rate; see
+    `storage.ratelimits`.
+    """
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tat: Mapped[float]

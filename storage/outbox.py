@@ -38,12 +38,18 @@ async def enqueue(
     return delivery
 
 
-async def due_ids(session: AsyncSession, now: datetime, lease: timedelta, limit: int) -> list[int]:
-    """Deliveries ready to run, oldest first, at most one per conversation.
+async def claim(
+    session: AsyncSession, now: datetime, lease: timedelta, limit: int
+) -> list[SlackDelivery]:
+    """Take up to `limit` deliveries that are ready, oldest first, at most one per
+    conversation, and mark them "sending" for this worker.
 
     A delivery waits while an earlier one of the same conversation is still
     undone, so a thread's replies land in the order they happened. Rows left
     "sending" past `lease` belong to a worker that died and are taken again.
+    On PostgreSQL the candidates are locked with SKIP LOCKED, so several
+    instances claiming at once take different rows instead of queueing on
+    the same ones; on SQLite the write lock already makes claims one at a time.
     """
     earlier = aliased(SlackDelivery)
     ready = or_(
@@ -58,34 +64,25 @@ async def due_ids(session: AsyncSession, now: datetime, lease: timedelta, limit:
         earlier.id < SlackDelivery.id,
         earlier.status.in_(("pending", "sending", "held")),
     )
-    result = await session.execute(
+    candidates = (
         select(SlackDelivery.id)
         .where(ready, or_(SlackDelivery.conversation_id.is_(None), ~blocked))
         .order_by(SlackDelivery.id)
         .limit(limit)
     )
-    return list(result.scalars())
-
-
-async def take(
-    session: AsyncSession, delivery_id: int, now: datetime, lease: timedelta
-) -> SlackDelivery | None:
-    """Claim one delivery for this worker, or None if another worker has it."""
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True, of=SlackDelivery)
+    ids = list((await session.execute(candidates)).scalars())
+    if not ids:
+        return []
     result = await session.execute(
         update(SlackDelivery)
-        .where(
-            SlackDelivery.id == delivery_id,
-            or_(
-                SlackDelivery.status == "pending",
-                and_(SlackDelivery.status == "sending", SlackDelivery.claimed_at <= now - lease),
-            ),
-        )
+        .where(SlackDelivery.id.in_(ids), ready)
         .values(status="sending", claimed_at=now, attempts=SlackDelivery.attempts + 1)
-        .execution_options(synchronize_session=False)
+        .returning(SlackDelivery)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
-        return None
-    return await session.get(SlackDelivery, delivery_id, populate_existing=True)
+    return sorted(result.scalars(), key=lambda d: d.id)
 
 
 async def pending(session: AsyncSession) -> Sequence[SlackDelivery]:

@@ -14,6 +14,7 @@ the package that owns it, entered in a `Deliveries` table at start-up
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -25,7 +26,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.intents import Kind
 from bot.runtime import Runtime
-from bot.workers import Pacer, Worker, gather_limited
+from bot.workers import Pacer, Worker
 from storage import outbox, users
 from storage.models import SlackDelivery
 
@@ -41,10 +42,11 @@ RETRYABLE_ERRORS = frozenset(
 class Deferred(Exception):
     """Try this delivery again later (a 429, a paused method, a network blip)."""
 
-    def __init__(self, seconds: float, reason: str) -> None:
+    def __init__(self, seconds: float, reason: str, *, rate_limited: bool = False) -> None:
         super().__init__(reason)
         self.seconds = seconds
         self.reason = reason
+        self.rate_limited = rate_limited
 
 
 class GaveUp(Exception):
@@ -98,24 +100,83 @@ class SlackOutbox(Worker):
         posts_per_second: float = 1.0,
         burst: int = 3,
         lease: timedelta = timedelta(minutes=2),
-        batch: int = 25,
-        concurrency: int = 8,
+        batch: int = 50,
+        concurrency: int = 64,
         poll_interval: float = 1.0,
     ) -> None:
         super().__init__(rt.slack_wakeup, poll_interval=poll_interval)
         self.rt = rt
         self.deliveries = deliveries
-        self.channels = Pacer(posts_per_second, burst=burst)
-        self.methods = Pacer(0.0)
+        # Slack's limits are the workspace's, so they live in the database and
+        # hold across every instance: posts per channel, and a method's 429 pause.
+        self.channels = Pacer(rt.db, posts_per_second, burst=burst, prefix="slack-channel:")
+        self.methods = Pacer(rt.db, 0.0, prefix="slack-method:")
         self.lease = lease
         self.batch = batch
         self.concurrency = concurrency
+        self._running: set[asyncio.Task[None]] = set()
 
     async def run_once(self) -> int:
+        """Claim what is due into free slots; while all is in flight, wait for a change.
+
+        Deliveries run as a pipeline, not in rounds: each slot is refilled as
+        soon as its delivery ends, so one slow post (a channel at its rate, a
+        Retry-After) holds up only its own slot.
+        """
+        self._running = {task for task in self._running if not task.done()}
+        self.wakeup.clear()
+        free = self.concurrency - len(self._running)
+        if free > 0:
+            async with self.rt.db.transaction() as session:
+                claimed = await outbox.claim(
+                    session, self.rt.now(), self.lease, min(free, self.batch)
+                )
+            for delivery in claimed:
+                task = asyncio.create_task(self._guarded(delivery))
+                self._running.add(task)
+            if claimed:
+                return len(claimed)
+        if not self._running:
+            return 0
+        # Everything claimable is in flight: wait for a slot, or for new work.
+        woken = asyncio.create_task(self.wakeup.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {*self._running, woken},
+                timeout=self.poll_interval,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            woken.cancel()
+        return max(1, len(done - {woken}))
+
+    async def run_round(self) -> int:
+        """Claim what is due now and wait until those deliveries end (tests, the CLI)."""
         async with self.rt.db.transaction() as session:
-            ids = await outbox.due_ids(session, self.rt.now(), self.lease, self.batch)
-        await gather_limited(ids, self._deliver_one, self.concurrency)
-        return len(ids)
+            claimed = await outbox.claim(session, self.rt.now(), self.lease, self.batch)
+        await asyncio.gather(*(self._guarded(delivery) for delivery in claimed))
+        return len(claimed)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Give the deliveries in flight `grace` seconds to finish, then cancel the rest
+        (their rows are taken again once the lease runs out)."""
+        if self._running and grace > 0:
+            await asyncio.wait(self._running, timeout=grace)
+        for task in self._running:
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        self._running.clear()
+
+    async def _guarded(self, delivery: SlackDelivery) -> None:
+        try:
+            await self._deliver_one(delivery)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Its row stays "sending" and is taken again once the lease runs out.
+            log.exception("slack delivery %s (%s) could not finish", delivery.id, delivery.kind)
+        finally:
+            self.wakeup.set()  # the next delivery of its conversation may be due
 
     async def seconds_to_next(self) -> float | None:
         async with self.rt.db.sessions() as session:
@@ -128,12 +189,7 @@ class SlackOutbox(Worker):
             waits.append((sending + self.lease - now).total_seconds())
         return max(0.0, min(waits)) if waits else None
 
-    async def _deliver_one(self, delivery_id: int) -> None:
-        now = self.rt.now()
-        async with self.rt.db.transaction() as session:
-            delivery = await outbox.take(session, delivery_id, now, self.lease)
-        if delivery is None:
-            return
+    async def _deliver_one(self, delivery: SlackDelivery) -> None:
         try:
             await self.deliveries.handler(delivery.kind)(self, delivery)
         except Deferred as later:
@@ -196,7 +252,7 @@ class SlackOutbox(Worker):
 
     async def call(self, method: str, **params: Any) -> AsyncSlackResponse:
         """One Web API call, with 429s and transient errors turned into Deferred."""
-        paused = self.methods.paused_for(method)
+        paused = await self.methods.paused_for(method)
         if paused > 0:
             raise Deferred(paused, f"{method} rate limited")
         channel = params.get("channel")
@@ -207,7 +263,10 @@ class SlackOutbox(Worker):
             response: AsyncSlackResponse = await sdk_method(**params)
             return response
         except SlackApiError as exc:
-            raise _classify(method, exc, self.methods) from exc
+            refusal = _classify(method, exc)
+            if isinstance(refusal, Deferred) and refusal.rate_limited:
+                await self.methods.pause(method, refusal.seconds)
+            raise refusal from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise Deferred(2.0, f"{method}: {type(exc).__name__}") from exc
 
@@ -272,15 +331,16 @@ class SlackOutbox(Worker):
         return None
 
 
-def _classify(method: str, exc: SlackApiError, methods: Pacer) -> Exception:
+def _classify(method: str, exc: SlackApiError) -> Exception:
     response = exc.response
     status = getattr(response, "status_code", 200)
     error = str(response.get("error") or "")
     if status == 429 or error == "ratelimited":
         headers = getattr(response, "headers", {}) or {}
         retry_after = _retry_after(headers)
-        methods.pause(method, retry_after)
-        return Deferred(retry_after, f"{method} rate limited for {retry_after:.0f}s")
+        return Deferred(
+            retry_after, f"{method} rate limited for {retry_after:.0f}s", rate_limited=True
+        )
     if status >= 500 or error in RETRYABLE_ERRORS:
         return Deferred(5.0, f"{method}: {error or status}")
     return GaveUp(f"{method}: {error or status}")

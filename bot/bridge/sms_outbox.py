@@ -50,7 +50,12 @@ class SmsOutbox(Worker):
     ) -> None:
         super().__init__(rt.sms_wakeup, poll_interval=poll_interval)
         self.rt = rt
-        self.pacer = Pacer(rate_per_second, burst=max(1, int(rate_per_second)))
+        # Twilio's per-sender rate, shared by every instance; practice texts
+        # never reach Twilio, so they are not paced.
+        self.pacer = Pacer(
+            rt.db, rate_per_second, burst=max(1, int(rate_per_second)), prefix="sms:"
+        )
+        self.sender = rt.settings.twilio_messaging_service_sid or rt.settings.twilio_from_number
         self.unknown_grace = unknown_grace
         self.lease = lease
         self.batch = batch
@@ -79,7 +84,9 @@ class SmsOutbox(Worker):
         message = await self._take(message_id)
         if message is None:
             return
-        await self.pacer.wait("twilio")
+        practice = message.practice or is_simulated(message.conversation_phone)
+        if not practice:
+            await self.pacer.wait(self.sender or "twilio")
         callback = (
             self.rt.settings.status_callback_url(message.id)
             if self.rt.settings.public_base_url
@@ -87,11 +94,14 @@ class SmsOutbox(Worker):
         )
         to = message.conversation_phone
         # A simulated number only ever reaches the simulator, practice or not.
-        gateway = self.rt.gateway(practice=message.practice or is_simulated(to))
+        gateway = self.rt.gateway(practice=practice)
         metrics = self.rt.metrics
         try:
             result = await gateway.send(to=to, body=message.body, status_callback=callback)
         except SmsRejected as rejected:
+            if rejected.http_status == 429 and not practice:
+                # Twilio's rate limit is the sender's: every instance holds off.
+                await self.pacer.pause(self.sender or "twilio", rejected.retry_after or 1.0)
             failed = await self._rejected(message.id, rejected)
             reason = f"error_{rejected.code}" if rejected.code else f"http_{rejected.http_status}"
             metrics.delivered("sms", message.kind, "failed" if failed else "retried", reason)
@@ -189,7 +199,6 @@ class SmsOutbox(Worker):
             message.updated_at = now
             if rejected.retryable and message.attempts < MAX_ATTEMPTS:
                 wait = rejected.retry_after or min(60.0, 2.0**message.attempts)
-                self.pacer.pause("twilio", wait)
                 message.status = "pending"
                 message.not_before = now + timedelta(seconds=wait)
                 message.status_reason = f"{rejected.reason}; retrying in {wait:.0f}s"
@@ -260,7 +269,8 @@ class SmsOutbox(Worker):
         async with self.rt.db.transaction() as session:
             message = await messages.get(session, message_id)
             assert message is not None
-            await session.refresh(message)
+            # Locked (on PostgreSQL), so two instances reconciling at once settle it once.
+            await session.refresh(message, with_for_update=True)
             if message.twilio_sid is not None or message.status not in ("unknown", "submitting"):
                 return 0
             unclaimed = [r for r in found if await messages.by_sid(session, r.sid) is None]

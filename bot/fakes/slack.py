@@ -28,6 +28,7 @@ from aiohttp import web
 
 from bot.fakes._slack_api import METHODS
 from bot.fakes._slack_files import SlackFiles
+from bot.fakes._slack_limits import PostLimit
 from bot.fakes._slack_requests import ResponseTarget
 from bot.fakes._slack_socket import CONNECTIONS_OPEN, DEFAULT_APP_TOKEN, SlackSocket
 from bot.fakes._slack_text import live_tokens, rendered_text
@@ -112,6 +113,8 @@ class FakeSlack(SlackSocket, SlackFiles):
         self.responses: list[JSON] = []
         self.response_targets: dict[str, ResponseTarget] = {}
         self._faults: dict[str, list[_Pending[_Fault]]] = {}
+        self._post_limit: PostLimit | None = None
+        self.posts_refused = 0
         self._delays: dict[str, list[_Pending[float]]] = {}
         self._answered = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -161,6 +164,12 @@ class FakeSlack(SlackSocket, SlackFiles):
     def fail(self, method: str, error: str, *, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with ``ok: false`` and store nothing."""
         self._faults.setdefault(method, []).append(_Pending((200, error, None), times))
+
+    def limit_posts(self, per_second: float = 1.0, *, burst: int = 1) -> None:
+        """Hold chat.postMessage to ``per_second`` posts in each channel, ``burst`` at once,
+        as Slack does: a post over the limit gets HTTP 429 with Retry-After and is not
+        stored (counted in ``posts_refused``)."""
+        self._post_limit = PostLimit(per_second, burst)
 
     def delay(self, method: str, seconds: float, times: int = 1) -> None:
         """Make the next ``times`` calls of ``method`` slow (then handled normally)."""
@@ -328,6 +337,15 @@ class FakeSlack(SlackSocket, SlackFiles):
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
             body = {"ok": False, "error": call.error}
             return web.json_response(body, status=status, headers=headers)
+        if method == "chat.postMessage" and self._post_limit is not None:
+            wait = self._post_limit.wait(str(params.get("channel") or ""))
+            if wait > 0:
+                self.posts_refused += 1
+                call.error = "ratelimited"
+                retry = {"Retry-After": str(max(1, round(wait)))}
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"}, status=429, headers=retry
+                )
         try:
             if method not in METHODS and method != CONNECTIONS_OPEN:
                 raise SlackError("unknown_method")

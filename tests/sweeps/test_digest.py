@@ -190,7 +190,7 @@ async def test_the_hour_is_local_and_paused_campaigns_get_none(world: World) -> 
 async def test_a_retried_delivery_posts_once(world: World, clock: Clock) -> None:
     world.slack.fail("files.getUploadURLExternal", "internal_error")
     await digest.run(world.rt, MONDAY.replace(hour=18))
-    await world.service.slack_outbox.run_once()  # posted; the upload is deferred
+    await world.service.slack_outbox.run_round()  # posted; the upload is deferred
     assert len(digests(world)) == 1 and world.slack.uploads == []
     clock.at += timedelta(minutes=1)
     await world.drain()
