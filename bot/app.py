@@ -126,6 +126,7 @@ class Service:
             rt,
             rate_per_second=opts.sms_rate_per_second,
             unknown_grace=opts.unknown_grace,
+            lease=timedelta(seconds=rt.settings.outbox_lease_seconds),
             poll_interval=opts.poll_interval,
         )
         self.sms_outbox.send_checks.append(texting_hours_check)
@@ -134,6 +135,7 @@ class Service:
             slack_deliveries(),
             posts_per_second=opts.slack_posts_per_second,
             burst=opts.slack_burst,
+            lease=timedelta(seconds=rt.settings.outbox_lease_seconds),
             poll_interval=opts.poll_interval,
         )
         self.simulator = Simulator(rt, poll_interval=opts.poll_interval)
@@ -219,6 +221,7 @@ class Service:
                 await task
             except asyncio.CancelledError:
                 pass
+        await self.slack_outbox.stop()
         if self._socket_mode is not None:
             await self._socket_mode.close_async()  # type: ignore[attr-defined]
         if self._runner is not None:

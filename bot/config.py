@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     sms_backend: Literal["twilio", "sandbox"] = "twilio"
     # How long simulated members take to reply: "MIN-MAX" seconds, or one number.
     simulated_reply_seconds: str = "10-60"
+    # How long a text or a Slack delivery stays claimed by an instance that went
+    # quiet (killed mid-send) before another instance checks it and takes it over.
+    outbox_lease_seconds: float = 120.0
 
     @field_validator("default_region")
     @classmethod
@@ -65,6 +68,13 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_backend(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("outbox_lease_seconds")
+    @classmethod
+    def _positive_lease(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a number of seconds above 0")
+        return value
 
     @field_validator("simulated_reply_seconds")
     @classmethod
