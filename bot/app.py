@@ -222,6 +222,7 @@ class Service:
             except asyncio.CancelledError:
                 pass
         await self.slack_outbox.stop()
+        await self.sms_outbox.stop()
         if self._socket_mode is not None:
             await self._socket_mode.close_async()  # type: ignore[attr-defined]
         if self._runner is not None:

@@ -10,26 +10,27 @@ import asyncio
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
 
 from storage import ratelimits
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 
 class Pacer:
-    """A rate per key (a Slack channel, the SMS sender), held in the database.
+    """A rate per key (a Slack channel, the SMS sender), shared by every instance.
 
     `rate` requests a second per key, `burst` at once; `wait(key)` returns
-    once a slot is taken. `pause(key, seconds)` honours a Retry-After. The
-    slots are rows (`storage.ratelimits`), so the rate holds across every
-    instance together, not per process; within one process the waiters for
-    a key queue on a lock, so one of them at a time asks the database.
-    A `rate` of 0 means no limit, only pauses.
+    once a slot is taken. `pause(key, seconds)` honours a Retry-After. A
+    `rate` of 0 means no limit, only pauses.
+
+    When `shared` (the default on PostgreSQL, where several instances may
+    run) the slots are rows (`storage.ratelimits`), so the rate holds across
+    every instance together; within one process the waiters for a key queue
+    on a lock, so one of them at a time asks the database. On SQLite, which
+    serves one instance, the same algorithm runs in memory and costs no
+    transaction per request.
     """
 
     def __init__(
@@ -40,14 +41,19 @@ class Pacer:
         *,
         prefix: str = "",
         clock: Callable[[], float] = time.time,
+        shared: bool | None = None,
     ) -> None:
         self.db = db
+        self.shared = not db.is_sqlite if shared is None else shared
+        self._tat: dict[str, float] = {}  # GCRA's state per key when not shared
         self.rate = rate
         self.burst = max(1, burst)
         self.prefix = prefix
         self.clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
         self._paused_until: dict[str, float] = {}
+        self._checked: dict[str, float] = {}
+        self.recheck = 0.25
 
     async def wait(self, key: str) -> None:
         lock = self._locks.setdefault(key, asyncio.Lock())
@@ -61,6 +67,8 @@ class Pacer:
     async def _take_or_delay(self, key: str) -> float:
         if self.rate <= 0:
             return await self.paused_for(key)
+        if not self.shared:
+            return self._take_here(key)
         async with self.db.transaction() as session:
             return await ratelimits.acquire(
                 session,
@@ -70,24 +78,95 @@ class Pacer:
                 burst=self.burst,
             )
 
+    def _take_here(self, key: str) -> float:
+        """`storage.ratelimits.acquire`, in memory."""
+        now, interval = self.clock(), 1.0 / self.rate
+        tolerance = (self.burst - 1) * interval
+        tat = max(self._tat.get(key, now), self._paused_until.get(key, 0.0) + tolerance)
+        if tat > now + tolerance:
+            return tat - tolerance - now
+        self._tat[key] = max(tat, now) + interval
+        return 0.0
+
     async def pause(self, key: str, seconds: float) -> None:
         now = self.clock()
         tolerance = (self.burst - 1) / self.rate if self.rate > 0 else 0.0
         self._paused_until[key] = max(self._paused_until.get(key, 0.0), now + seconds)
+        if not self.shared:
+            return
         async with self.db.transaction() as session:
             await ratelimits.pause(session, self.prefix + key, now=now, seconds=seconds + tolerance)
 
     async def paused_for(self, key: str) -> float:
-        """Seconds `key` is paused for, by this instance or another (0 if it is not)."""
+        """Seconds `key` is paused for, by this instance or another (0 if it is not).
+
+        Another instance's pause is read from the database at most every
+        `recheck` seconds, so a busy worker does not ask before every call.
+        """
         now = self.clock()
         local = self._paused_until.get(key, 0.0) - now
         if local > 0:
             return local
+        checked = self._checked.get(key)
+        if not self.shared or (checked is not None and now - checked < self.recheck):
+            return 0.0
         async with self.db.sessions() as session:
             shared = await ratelimits.paused_for(session, self.prefix + key, now=now)
         if self.rate > 0:
             shared -= (self.burst - 1) / self.rate
+        if shared > 0:
+            self._paused_until[key] = now + shared
+        else:
+            self._checked[key] = now
         return max(0.0, shared)
+
+
+class Slots:
+    """Work in flight, at most `size` at once, each slot refilled as soon as it ends.
+
+    The outboxes run as pipelines, not rounds: one slow item (a channel at
+    its rate, a Retry-After, a slow answer) holds up only its own slot.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._tasks: dict[asyncio.Task[None], object] = {}
+
+    @property
+    def free(self) -> int:
+        self._tasks = {task: key for task, key in self._tasks.items() if not task.done()}
+        return self.size - len(self._tasks)
+
+    @property
+    def busy(self) -> bool:
+        return self.free < self.size
+
+    def keys(self) -> set[object]:
+        """What is in flight (the ids it was started with)."""
+        return {key for task, key in self._tasks.items() if not task.done()}
+
+    def start(self, key: object, work: Awaitable[None]) -> None:
+        self._tasks[asyncio.ensure_future(work)] = key
+
+    async def wait(self, wakeup: asyncio.Event, timeout: float) -> int:
+        """Until a slot frees, `wakeup` is set or `timeout` passes; how many ended (>= 1)."""
+        woken = asyncio.ensure_future(wakeup.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {*self._tasks, woken}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            woken.cancel()
+        return max(1, len(done - {woken}))
+
+    async def stop(self, grace: float) -> None:
+        """Give what is in flight `grace` seconds to end, then cancel the rest."""
+        if self._tasks and grace > 0:
+            await asyncio.wait(self._tasks, timeout=grace)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
 
 
 class Worker(ABC):
@@ -138,21 +217,3 @@ class Worker(ABC):
                     await asyncio.sleep(max(wait, 0.01))
         except TimeoutError:
             raise TimeoutError(f"{self.name} still had work after {timeout:.0f}s") from None
-
-
-async def gather_limited(
-    items: Iterable[T], work: Callable[[T], Awaitable[None]], limit: int
-) -> None:
-    """Run `work` over `items`, at most `limit` at a time, logging each failure."""
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(item: T) -> None:
-        async with semaphore:
-            try:
-                await work(item)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("delivery of %r failed", item)
-
-    await asyncio.gather(*(one(i) for i in items))

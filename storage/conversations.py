@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Conversation, ConversationThread, Member
+from storage.models import Campaign, Conversation, ConversationThread, Member, Message, OptOut
 
 
 async def get(session: AsyncSession, conversation_id: int) -> Conversation | None:
@@ -126,6 +127,36 @@ async def claim(session: AsyncSession, conversation_id: int, user_id: str, now: 
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass
+class ToShow:
+    """A member's text and what its Slack post shows with it."""
+
+    conversation: Conversation
+    message: Message
+    member: Member | None
+    campaign: Campaign | None
+    opted_out: bool
+
+
+async def to_show(session: AsyncSession, conversation_id: int, message_id: int) -> ToShow | None:
+    """The conversation, the text, its member and campaign and whether the number has
+    opted out, in one query (None if the conversation or text is gone)."""
+    result = await session.execute(
+        select(Conversation, Message, Member, Campaign, OptOut.phone)
+        .select_from(Conversation)
+        .join(Message, Message.id == message_id)
+        .outerjoin(Member, Member.id == Conversation.member_id)
+        .outerjoin(Campaign, Campaign.id == Conversation.campaign_id)
+        .outerjoin(OptOut, OptOut.phone == Conversation.phone)
+        .where(Conversation.id == conversation_id)
+    )
+    row = result.first()
+    if row is None:
+        return None
+    conversation, message, member, campaign, opted_out = row
+    return ToShow(conversation, message, member, campaign, opted_out is not None)
 
 
 async def member_of(session: AsyncSession, conversation: Conversation) -> Member | None:

@@ -82,6 +82,10 @@ class Database:
         # For reading; anything that writes goes through transaction().
         self.sessions = async_sessionmaker(self._read_engine or self.engine, expire_on_commit=False)
 
+    @property
+    def is_sqlite(self) -> bool:
+        return self._write_lock is not None
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on exit, rolled back on error."""

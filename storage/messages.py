@@ -38,6 +38,18 @@ async def get(session: AsyncSession, message_id: int) -> Message | None:
     return await session.get(Message, message_id)
 
 
+async def set_shown(
+    session: AsyncSession, message_id: int, *, channel: str, ts: str, suggestion: str | None
+) -> None:
+    """Where a member's text was posted in Slack, and the outcome suggested with it."""
+    await session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(slack_channel=channel, slack_ts=ts, suggestion=suggestion)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def by_sid(session: AsyncSession, sid: str) -> Message | None:
     result = await session.execute(select(Message).where(Message.twilio_sid == sid))
     return result.scalar_one_or_none()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -38,21 +38,15 @@ async def enqueue(
     return delivery
 
 
-async def claim(
-    session: AsyncSession, now: datetime, lease: timedelta, limit: int
-) -> list[SlackDelivery]:
-    """Take up to `limit` deliveries that are ready, oldest first, at most one per
-    conversation, and mark them "sending" for this worker.
+def _ready(now: datetime, lease: timedelta) -> Any:
+    """Due now and not waiting behind an earlier delivery of its conversation.
 
     A delivery waits while an earlier one of the same conversation is still
     undone, so a thread's replies land in the order they happened. Rows left
     "sending" past `lease` belong to a worker that died and are taken again.
-    On PostgreSQL the candidates are locked with SKIP LOCKED, so several
-    instances claiming at once take different rows instead of queueing on
-    the same ones; on SQLite the write lock already makes claims one at a time.
     """
     earlier = aliased(SlackDelivery)
-    ready = or_(
+    due = or_(
         and_(
             SlackDelivery.status == "pending",
             or_(SlackDelivery.not_before.is_(None), SlackDelivery.not_before <= now),
@@ -64,25 +58,74 @@ async def claim(
         earlier.id < SlackDelivery.id,
         earlier.status.in_(("pending", "sending", "held")),
     )
-    candidates = (
-        select(SlackDelivery.id)
-        .where(ready, or_(SlackDelivery.conversation_id.is_(None), ~blocked))
-        .order_by(SlackDelivery.id)
-        .limit(limit)
+    return and_(due, or_(SlackDelivery.conversation_id.is_(None), ~blocked))
+
+
+async def due_ids(session: AsyncSession, now: datetime, lease: timedelta, limit: int) -> list[int]:
+    """Up to `limit` deliveries ready to run, oldest first, at most one per conversation."""
+    result = await session.execute(
+        select(SlackDelivery.id).where(_ready(now, lease)).order_by(SlackDelivery.id).limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True, of=SlackDelivery)
-    ids = list((await session.execute(candidates)).scalars())
-    if not ids:
+    return list(result.scalars())
+
+
+async def claim(
+    session: AsyncSession,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    *,
+    among: list[int] | None = None,
+) -> list[SlackDelivery]:
+    """Take up to `limit` ready deliveries (of `among`, if given), oldest first, and
+    mark them "sending" for this worker.
+
+    On PostgreSQL the candidates are locked with SKIP LOCKED, so several
+    instances claiming at once take different rows instead of queueing on
+    the same ones. On SQLite, whose writer is one at a time, the caller may
+    find `among` with a read first, so that an idle poll takes no write lock;
+    the UPDATE checks readiness again either way.
+    """
+    ready = _ready(now, lease)
+    if among is None:
+        candidates = select(SlackDelivery.id).where(ready).order_by(SlackDelivery.id).limit(limit)
+        if session.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True, of=SlackDelivery)
+        among = list((await session.execute(candidates)).scalars())
+    if not among:
         return []
     result = await session.execute(
         update(SlackDelivery)
-        .where(SlackDelivery.id.in_(ids), ready)
+        .where(SlackDelivery.id.in_(among[:limit]), ready)
         .values(status="sending", claimed_at=now, attempts=SlackDelivery.attempts + 1)
         .returning(SlackDelivery)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
     return sorted(result.scalars(), key=lambda d: d.id)
+
+
+async def finish(session: AsyncSession, outcomes: list[dict[str, Any]]) -> None:
+    """Record how each of several deliveries ended, in one statement.
+
+    Each outcome names the row (`row_id`) and its new `status`, `last_error`,
+    `result_channel`, `result_ts`, `not_before` and `done_at`.
+    """
+    if not outcomes:
+        return
+    statement = (
+        update(SlackDelivery)
+        .where(SlackDelivery.id == bindparam("row_id"))
+        .values(
+            status=bindparam("status"),
+            last_error=bindparam("last_error"),
+            result_channel=bindparam("result_channel"),
+            result_ts=bindparam("result_ts"),
+            not_before=bindparam("not_before"),
+            done_at=bindparam("done_at"),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await (await session.connection()).execute(statement, outcomes)
 
 
 async def pending(session: AsyncSession) -> Sequence[SlackDelivery]:

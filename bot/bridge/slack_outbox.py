@@ -23,10 +23,12 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.bridge.slack_errors import Deferred, GaveUp, Held, classify
 from bot.intents import Kind
 from bot.runtime import Runtime
-from bot.workers import Pacer, Worker
+from bot.workers import Pacer, Slots, Worker
 from storage import outbox, users
 from storage.models import SlackDelivery
 
@@ -34,30 +36,11 @@ log = logging.getLogger(__name__)
 
 METADATA_TYPE = "turnout_delivery"
 MAX_ATTEMPTS = 8
-RETRYABLE_ERRORS = frozenset(
-    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-)
-
-
-class Deferred(Exception):
-    """Try this delivery again later (a 429, a paused method, a network blip)."""
-
-    def __init__(self, seconds: float, reason: str, *, rate_limited: bool = False) -> None:
-        super().__init__(reason)
-        self.seconds = seconds
-        self.reason = reason
-        self.rate_limited = rate_limited
-
-
-class GaveUp(Exception):
-    """Slack refused in a way retrying cannot fix (channel_not_found, ...)."""
-
-
-class Held(Exception):
-    """Not to be shown yet: the owner has not agreed to the data-protection terms."""
-
-
 Deliver = Callable[["SlackOutbox", SlackDelivery], Awaitable[None]]
+# A write that belongs with a delivery's success, made in the transaction that marks it done.
+Effect = Callable[[AsyncSession], Awaitable[None]]
+# A delivery's outcome row, its effects, and the future its worker awaits.
+_Finished = tuple[dict[str, Any], list[Effect], "asyncio.Future[None]"]
 
 
 class Deliveries:
@@ -114,58 +97,45 @@ class SlackOutbox(Worker):
         self.lease = lease
         self.batch = batch
         self.concurrency = concurrency
-        self._running: set[asyncio.Task[None]] = set()
+        self.slots = Slots(concurrency)
+        self._effects: dict[int, list[Effect]] = {}
+        self._finishing: list[_Finished] = []
+        self._finisher: asyncio.Task[None] | None = None
 
     async def run_once(self) -> int:
-        """Claim what is due into free slots; while all is in flight, wait for a change.
-
-        Deliveries run as a pipeline, not in rounds: each slot is refilled as
-        soon as its delivery ends, so one slow post (a channel at its rate, a
-        Retry-After) holds up only its own slot.
-        """
-        self._running = {task for task in self._running if not task.done()}
+        """Claim what is due into free slots; while all is in flight, wait for a change."""
         self.wakeup.clear()
-        free = self.concurrency - len(self._running)
+        free = self.slots.free
         if free > 0:
-            async with self.rt.db.transaction() as session:
-                claimed = await outbox.claim(
-                    session, self.rt.now(), self.lease, min(free, self.batch)
-                )
+            claimed = await self._claim(min(free, self.batch))
             for delivery in claimed:
-                task = asyncio.create_task(self._guarded(delivery))
-                self._running.add(task)
+                self.slots.start(delivery.id, self._guarded(delivery))
             if claimed:
                 return len(claimed)
-        if not self._running:
+        if not self.slots.busy:
             return 0
-        # Everything claimable is in flight: wait for a slot, or for new work.
-        woken = asyncio.create_task(self.wakeup.wait())
-        try:
-            done, _ = await asyncio.wait(
-                {*self._running, woken},
-                timeout=self.poll_interval,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            woken.cancel()
-        return max(1, len(done - {woken}))
+        return await self.slots.wait(self.wakeup, self.poll_interval)
+
+    async def _claim(self, limit: int) -> list[SlackDelivery]:
+        now, among = self.rt.now(), None
+        if self.rt.db.is_sqlite:  # look before taking the one write lock
+            async with self.rt.db.sessions() as session:
+                among = await outbox.due_ids(session, now, self.lease, limit)
+            if not among:
+                return []
+        async with self.rt.db.transaction() as session:
+            return await outbox.claim(session, now, self.lease, limit, among=among)
 
     async def run_round(self) -> int:
         """Claim what is due now and wait until those deliveries end (tests, the CLI)."""
-        async with self.rt.db.transaction() as session:
-            claimed = await outbox.claim(session, self.rt.now(), self.lease, self.batch)
+        claimed = await self._claim(self.batch)
         await asyncio.gather(*(self._guarded(delivery) for delivery in claimed))
         return len(claimed)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Give the deliveries in flight `grace` seconds to finish, then cancel the rest
         (their rows are taken again once the lease runs out)."""
-        if self._running and grace > 0:
-            await asyncio.wait(self._running, timeout=grace)
-        for task in self._running:
-            task.cancel()
-        await asyncio.gather(*self._running, return_exceptions=True)
-        self._running.clear()
+        await self.slots.stop(grace)
 
     async def _guarded(self, delivery: SlackDelivery) -> None:
         try:
@@ -176,6 +146,7 @@ class SlackOutbox(Worker):
             # Its row stays "sending" and is taken again once the lease runs out.
             log.exception("slack delivery %s (%s) could not finish", delivery.id, delivery.kind)
         finally:
+            self._effects.pop(delivery.id, None)
             self.wakeup.set()  # the next delivery of its conversation may be due
 
     async def seconds_to_next(self) -> float | None:
@@ -188,6 +159,11 @@ class SlackOutbox(Worker):
         if sending is not None:
             waits.append((sending + self.lease - now).total_seconds())
         return max(0.0, min(waits)) if waits else None
+
+    def when_done(self, delivery: SlackDelivery, effect: Effect) -> None:
+        """Run `effect` in the transaction that marks `delivery` done (one commit, not
+        two); if the delivery does not succeed, it does not run."""
+        self._effects.setdefault(delivery.id, []).append(effect)
 
     async def _deliver_one(self, delivery: SlackDelivery) -> None:
         try:
@@ -218,23 +194,62 @@ class SlackOutbox(Worker):
     async def _finish(
         self, delivery: SlackDelivery, *, status: str, error: str | None = None, wait: float = 0
     ) -> None:
+        """Record how the delivery ended (with its effects, if it succeeded).
+
+        Deliveries ending at about the same moment share one transaction: each
+        waits here until its outcome is committed. A crash before the commit
+        leaves the row "sending", to be taken again after the lease (and a
+        post is then found, not made twice).
+        """
         now = self.rt.now()
         if status == "pending" and delivery.attempts >= MAX_ATTEMPTS:
             status = "failed"
             error = f"gave up after {delivery.attempts} attempts: {error}"
-        async with self.rt.db.transaction() as session:
-            row = await session.get(SlackDelivery, delivery.id)
-            assert row is not None
-            row.status = status
-            row.last_error = error
-            row.result_channel = delivery.result_channel
-            row.result_ts = delivery.result_ts
-            if status == "pending":
-                row.not_before = now + timedelta(seconds=wait)
-            elif status in ("done", "failed"):
-                row.done_at = now
+        effects = self._effects.pop(delivery.id, []) if status == "done" else []
+        outcome = {
+            "row_id": delivery.id,
+            "status": status,
+            "last_error": error,
+            "result_channel": delivery.result_channel,
+            "result_ts": delivery.result_ts,
+            "not_before": now + timedelta(seconds=wait)
+            if status == "pending"
+            else delivery.not_before,
+            "done_at": now if status in ("done", "failed") else delivery.done_at,
+        }
+        committed = asyncio.get_running_loop().create_future()
+        self._finishing.append((outcome, effects, committed))
+        if self._finisher is None or self._finisher.done():
+            self._finisher = asyncio.create_task(self._commit_finished())
+        await committed
         if status == "failed":
             log.warning("slack delivery %s (%s) failed: %s", delivery.id, delivery.kind, error)
+
+    async def _commit_finished(self) -> None:
+        while self._finishing:
+            await asyncio.sleep(0)  # let the deliveries ending in this tick join
+            batch, self._finishing = self._finishing, []
+            try:
+                await self._commit(batch)
+            except Exception:
+                # One bad effect must not hold up the rest: each on its own, then.
+                for item in batch:
+                    try:
+                        await self._commit([item])
+                    except Exception as exc:
+                        item[2].set_exception(exc)
+                    else:
+                        item[2].set_result(None)
+            else:
+                for _, _, committed in batch:
+                    committed.set_result(None)
+
+    async def _commit(self, batch: list[_Finished]) -> None:
+        async with self.rt.db.transaction() as session:
+            for _, effects, _ in batch:
+                for effect in effects:
+                    await effect(session)
+            await outbox.finish(session, [outcome for outcome, _, _ in batch])
 
     async def dm_channel(self, user_id: str) -> str:
         """The app's DM channel with `user_id`, opened once and remembered."""
@@ -263,7 +278,7 @@ class SlackOutbox(Worker):
             response: AsyncSlackResponse = await sdk_method(**params)
             return response
         except SlackApiError as exc:
-            refusal = _classify(method, exc)
+            refusal = classify(method, exc)
             if isinstance(refusal, Deferred) and refusal.rate_limited:
                 await self.methods.pause(method, refusal.seconds)
             raise refusal from exc
@@ -329,32 +344,6 @@ class SlackOutbox(Worker):
                 ts = message.get("ts")
                 return ts if isinstance(ts, str) else None
         return None
-
-
-def _classify(method: str, exc: SlackApiError) -> Exception:
-    response = exc.response
-    status = getattr(response, "status_code", 200)
-    error = str(response.get("error") or "")
-    if status == 429 or error == "ratelimited":
-        headers = getattr(response, "headers", {}) or {}
-        retry_after = _retry_after(headers)
-        return Deferred(
-            retry_after, f"{method} rate limited for {retry_after:.0f}s", rate_limited=True
-        )
-    if status >= 500 or error in RETRYABLE_ERRORS:
-        return Deferred(5.0, f"{method}: {error or status}")
-    return GaveUp(f"{method}: {error or status}")
-
-
-def _retry_after(headers: Any) -> float:
-    for name in ("Retry-After", "retry-after"):
-        value = headers.get(name) if hasattr(headers, "get") else None
-        if value is not None:
-            try:
-                return max(0.0, float(value[0] if isinstance(value, list) else value))
-            except ValueError:
-                break
-    return 1.0
 
 
 __all__ = ["Deferred", "Deliver", "Deliveries", "GaveUp", "Held", "Kind", "SlackOutbox"]

@@ -10,6 +10,7 @@ such as texting hours). A request whose answer never came is marked
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from bot.bridge.sms_gateway import SendResult, SmsFateUnknown, SmsRejected
 from bot.intents import Kind
 from bot.phones import is_simulated
 from bot.runtime import Runtime
-from bot.workers import Pacer, Worker, gather_limited
+from bot.workers import Pacer, Slots, Worker
 from storage import conversations, messages, optouts, outbox
 from storage.models import Campaign, Conversation, Message
 
@@ -44,8 +45,8 @@ class SmsOutbox(Worker):
         rate_per_second: float = 10.0,
         unknown_grace: timedelta = timedelta(seconds=20),
         lease: timedelta = timedelta(minutes=2),
-        batch: int = 20,
-        concurrency: int = 4,
+        batch: int = 50,
+        concurrency: int = 16,
         poll_interval: float = 1.0,
     ) -> None:
         super().__init__(rt.sms_wakeup, poll_interval=poll_interval)
@@ -59,15 +60,59 @@ class SmsOutbox(Worker):
         self.unknown_grace = unknown_grace
         self.lease = lease
         self.batch = batch
-        self.concurrency = concurrency
+        self.slots = Slots(concurrency)
+        # Lost answers are looked for at most this often, not on every round.
+        self.reconcile_every = min(1.0, unknown_grace.total_seconds())
+        self._reconciled_at = float("-inf")
         self.send_checks: list[SendCheck] = []
 
     async def run_once(self) -> int:
+        """Reconcile what is in doubt (at most every `reconcile_every` seconds), then
+        start what is due in free slots; while all is in flight, wait for a change."""
+        self.wakeup.clear()
+        reconciled = 0
+        clock = asyncio.get_running_loop().time()
+        if clock - self._reconciled_at >= self.reconcile_every:
+            self._reconciled_at = clock
+            reconciled = await self.reconcile()
+        free = self.slots.free
+        if free > 0:
+            in_flight = self.slots.keys()
+            async with self.rt.db.sessions() as session:
+                ids = await messages.due_outbound_ids(
+                    session, self.rt.now(), min(self.batch, free + len(in_flight))
+                )
+            started = [i for i in ids if i not in in_flight][:free]
+            for message_id in started:
+                self.slots.start(message_id, self._guarded(message_id))
+            if started or reconciled:
+                return len(started) + reconciled
+        if not self.slots.busy:
+            return 0
+        return await self.slots.wait(self.wakeup, self.poll_interval)
+
+    async def run_round(self) -> int:
+        """Reconcile, send what is due now, and wait until those sends end (tests)."""
         reconciled = await self.reconcile()
-        async with self.rt.db.transaction() as session:
+        async with self.rt.db.sessions() as session:
             ids = await messages.due_outbound_ids(session, self.rt.now(), self.batch)
-        await gather_limited(ids, self._send_one, self.concurrency)
+        await asyncio.gather(*(self._guarded(message_id) for message_id in ids))
         return reconciled + len(ids)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Give the texts in flight `grace` seconds, then cancel the rest (a text cut off
+        mid-request is "submitting", and is looked up at Twilio after the lease)."""
+        await self.slots.stop(grace)
+
+    async def _guarded(self, message_id: int) -> None:
+        try:
+            await self._send_one(message_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("text %s could not be sent", message_id)
+        finally:
+            self.wakeup.set()  # the next text of its conversation may be due
 
     async def seconds_to_next(self) -> float | None:
         async with self.rt.db.sessions() as session:

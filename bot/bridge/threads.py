@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.bridge import blocks
 from bot.bridge.slack_outbox import Deliveries, GaveUp, Held, SlackOutbox
 from bot.campaigns import gate
 from bot.campaigns.campaign_file import CampaignFileError, CampaignSpec
 from bot.campaigns.lifecycle import spec_of
 from bot.intents import Kind
-from bot.scripts.suggestions import Suggestion, suggest
+from bot.scripts.suggestions import suggest
 from storage import conversations, messages, optouts, outbox, users
 from storage.models import Campaign, Conversation, Member, Message, SlackDelivery
 
@@ -104,16 +106,21 @@ async def load_conversation(
 
 
 async def inbound(out: SlackOutbox, delivery: SlackDelivery) -> None:
-    conversation, message = await load_conversation(out, delivery)
-    assert message is not None
+    assert delivery.conversation_id is not None and delivery.message_id is not None
+    # Everything the post needs, in one read.
     async with out.rt.db.sessions() as session:
-        member = await conversations.member_of(session, conversation)
+        found = await conversations.to_show(session, delivery.conversation_id, delivery.message_id)
+    if found is None:
+        raise GaveUp("the conversation no longer exists")
+    conversation, message, member = found.conversation, found.message, found.member
+    campaign, opted_out = found.campaign, found.opted_out
     key = f"inbound:{message.id}"
     suggestion = None
     if conversation.owner_id is not None:
         thread_ts = await ensure_thread(out, delivery, conversation)
-        campaign = await campaign_of(out, conversation)
-        suggestion = await _suggestion(out, _spec(campaign), conversation, message)
+        spec = _spec(campaign)
+        # What the member's words look like, for its owner; nothing for an opted-out number.
+        suggestion = suggest(message.body, spec) if spec is not None and not opted_out else None
         text, body = blocks.inbound_text(
             conversation.owner_id,
             member,
@@ -129,23 +136,12 @@ async def inbound(out: SlackOutbox, delivery: SlackDelivery) -> None:
         )
     else:
         channel, ts = await _to_support(out, delivery, conversation, member, message, key)
-    async with out.rt.db.transaction() as session:
-        row = await messages.get(session, message.id)
-        assert row is not None
-        row.slack_channel, row.slack_ts = channel, ts
-        row.suggestion = suggestion.outcome if suggestion else None
+    outcome = suggestion.outcome if suggestion else None
 
+    async def shown(session: AsyncSession) -> None:
+        await messages.set_shown(session, message.id, channel=channel, ts=ts, suggestion=outcome)
 
-async def _suggestion(
-    out: SlackOutbox, spec: CampaignSpec | None, conversation: Conversation, message: Message
-) -> Suggestion | None:
-    """What the member's words look like, for its owner; nothing for an opted-out number."""
-    if spec is None:
-        return None
-    async with out.rt.db.sessions() as session:
-        if await optouts.is_opted_out(session, conversation.phone):
-            return None
-    return suggest(message.body, spec)
+    out.when_done(delivery, shown)
 
 
 async def _to_support(

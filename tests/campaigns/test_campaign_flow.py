@@ -171,7 +171,7 @@ async def test_nothing_leaves_outside_texting_hours(world: World, clock: Clock) 
     )
     assert body.startswith("Texting ")
     clock.at = datetime(2021, 11, 1, 21, 0, 10, tzinfo=UTC)
-    await world.service.sms_outbox.run_once()
+    await world.service.sms_outbox.run_round()
     assert world.twilio.messages == []
     [held] = await rows(world, Message, direction="out")
     assert held.status == "pending" and held.not_before == datetime(2021, 11, 2, 9, 0, tzinfo=UTC)

@@ -176,7 +176,7 @@ async def test_reconcile_repairs_an_unknown_send_and_a_lost_callback(world: Worl
         ALICE, SEND_NEXT_ACTION, str(home_button(world, ALICE, SEND_NEXT_ACTION))
     )
     assert status == 200
-    await world.service.sms_outbox.run_once()  # the answer is lost: fate unknown
+    await world.service.sms_outbox.run_round()  # the answer is lost: fate unknown
     [lost] = await rows(world, Message, direction="out")
     assert lost.status == "unknown" and lost.twilio_sid is None
     summary = await sweep(world, "reconcile", START + timedelta(minutes=5))
