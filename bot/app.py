@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,6 +28,7 @@ from bot.campaigns import home
 from bot.campaigns.sending import texting_hours_check
 from bot.config import Settings
 from bot.exports import export
+from bot.metrics import Handler
 from bot.practice.simulator import SimulatedPhones, Simulator
 from bot.roster import upload_jobs
 from bot.runtime import Clock, Runtime, utcnow
@@ -106,11 +108,22 @@ def make_bolt(rt: Runtime) -> AsyncApp:
 
 
 def make_web_app(rt: Runtime, bolt: AsyncApp) -> web.Application:
-    web_app = web.Application(middlewares=[rt.metrics.middleware()])
+    web_app = web.Application(middlewares=[rt.metrics.middleware(), _urgent(rt)])
     handlers.slack.mount(web_app, bolt)
     handlers.twilio.register(web_app, rt)
     handlers.health.register(web_app, rt)
     return web_app
+
+
+def _urgent(rt: Runtime) -> Middleware:
+    """While a request is being answered, background Slack work gives way."""
+
+    @web.middleware
+    async def urgent(request: web.Request, handler: Handler) -> web.StreamResponse:
+        async with rt.urgent.hold():
+            return await handler(request)
+
+    return urgent
 
 
 class Service:

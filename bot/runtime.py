@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.bridge.sms_gateway import SmsGateway, is_simulated_sid
 from bot.config import Settings
 from bot.metrics import Metrics
+from bot.workers import Urgency
 from storage.db import Database
 
 Clock = Callable[[], datetime]
@@ -41,6 +42,8 @@ class Runtime:
     slack_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     # This process's counters and latencies, for GET /metrics.
     metrics: Metrics = field(default_factory=Metrics)
+    # Webhooks and sends under way, which background Slack work gives way to.
+    urgent: Urgency = field(default_factory=Urgency)
 
     def now(self) -> datetime:
         return self.clock()

@@ -7,10 +7,11 @@ so a restarted worker (or a second one) carries on where the last stopped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from storage import ratelimits
 from storage.db import Database
@@ -119,6 +120,40 @@ class Pacer:
         else:
             self._checked[key] = now
         return max(0.0, shared)
+
+
+class Urgency:
+    """What must not wait behind background work: webhooks being answered, texts
+    leaving for Twilio. While any is under way, the Slack outbox holds off starting
+    its next call (for at most `patience` seconds), so on a busy event loop
+    the member's text and the activist's click go first.
+    """
+
+    def __init__(self, patience: float = 0.25) -> None:
+        self.patience = patience
+        self._count = 0
+        self._calm = asyncio.Event()
+        self._calm.set()
+
+    @contextlib.asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        self._count += 1
+        self._calm.clear()
+        try:
+            yield
+        finally:
+            self._count -= 1
+            if self._count == 0:
+                self._calm.set()
+
+    async def calm(self) -> None:
+        """Return once nothing urgent is under way, or after `patience` seconds."""
+        if self._count == 0:
+            return
+        try:
+            await asyncio.wait_for(self._calm.wait(), timeout=self.patience)
+        except TimeoutError:
+            pass
 
 
 class Slots:

@@ -267,6 +267,7 @@ class SlackOutbox(Worker):
 
     async def call(self, method: str, **params: Any) -> AsyncSlackResponse:
         """One Web API call, with 429s and transient errors turned into Deferred."""
+        await self.rt.urgent.calm()  # a webhook or a text under way goes first
         paused = await self.methods.paused_for(method)
         if paused > 0:
             raise Deferred(paused, f"{method} rate limited")

@@ -126,7 +126,8 @@ class SmsOutbox(Worker):
         return max(0.0, min(waits)) if waits else None
 
     async def _send_one(self, message_id: int) -> None:
-        message = await self._take(message_id)
+        async with self.rt.urgent.hold():
+            message = await self._take(message_id)
         if message is None:
             return
         practice = message.practice or is_simulated(message.conversation_phone)
@@ -142,7 +143,8 @@ class SmsOutbox(Worker):
         gateway = self.rt.gateway(practice=practice)
         metrics = self.rt.metrics
         try:
-            result = await gateway.send(to=to, body=message.body, status_callback=callback)
+            async with self.rt.urgent.hold():
+                result = await gateway.send(to=to, body=message.body, status_callback=callback)
         except SmsRejected as rejected:
             if rejected.http_status == 429 and not practice:
                 # Twilio's rate limit is the sender's: every instance holds off.
