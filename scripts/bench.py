@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Benchmarks of `turnout serve` against naive baselines, side by side in one run.
+"""Benchmarks of `turnout serve` against baselines, side by side in one run.
 
-    .venv/bin/python scripts/bench.py inbound [--requests 3000] [--concurrency 50]
-    .venv/bin/python scripts/bench.py inbound --postgres postgresql+asyncpg://postgres@127.0.0.1/test
+    .venv/bin/python scripts/bench.py inbound|mixed|burst|send|all [--postgres URL]
+
+Each runs its baseline and the real `turnout serve` (behind fake Slack and
+Twilio) in the same run on fresh databases (SQLite, PostgreSQL with
+`--postgres`) and prints both, their ratio, the machine and versions.
 
 `inbound`: signed Twilio incoming-message webhooks (members texting in from
 500 numbers), `--concurrency` at a time, against three servers, each its own
@@ -10,11 +13,17 @@ process on this machine:
 
 - **bare**: aiohttp and Twilio's RequestValidator, storing nothing;
 - **naive**: the same, committing one row per request (SQLAlchemy Core) before it answers;
-- **turnout**: the real `turnout serve` (fake Slack and Twilio in this process).
+- **turnout**: the real `turnout serve`.
 
-Each gets a fresh database (SQLite, and PostgreSQL with `--postgres`). It
-prints requests a second, latency percentiles, the server's CPU time per
-request, and turnout's ratio to the naive server; then the machine and versions.
+It prints req/s, latency percentiles, CPU per request and the ratio to the
+naive server; with `--postgres`, also `--instances` servers on one database.
+
+`mixed` (`bench_mixed.py`): the webhooks alone, then while the Slack outbox
+drains and activists answer in threads. `burst` (`bench_burst.py`):
+`--replies` members' replies into `--activists` activists' threads under
+Slack's per-channel limit, against the best that limit allows. `send`
+(`bench_send.py`): `--clickers` activists clicking Send next together, click
+to Twilio, and texts a second against `--sms-rate`.
 """
 
 from __future__ import annotations
@@ -336,7 +345,11 @@ def machine() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("benchmark", choices=["inbound"], help="what to measure")
+    parser.add_argument(
+        "benchmark",
+        choices=["inbound", "mixed", "burst", "send", "all"],
+        help="what to measure",
+    )
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--postgres", metavar="URL", help="also measure on PostgreSQL")
@@ -350,8 +363,35 @@ def main() -> int:
     parser.add_argument(
         "--profile", metavar="FILE", help="run turnout serve under cProfile, writing FILE.<engine>"
     )
+    parser.add_argument(
+        "--replies", type=int, default=27_000, help="burst: members replying (default 27,000)"
+    )
+    parser.add_argument(
+        "--activists", type=int, default=300, help="burst and send: activists (default 300)"
+    )
+    parser.add_argument(
+        "--clickers", type=int, default=100, help="send: activists clicking (default 100)"
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="send: clicks each (default 5)")
+    parser.add_argument(
+        "--sms-rate", type=float, default=20.0, help="send: turnout serve --sms-rate (default 20)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=900, help="burst and send: give up after SECONDS"
+    )
     args = parser.parse_args()
-    asyncio.run(inbound(args))
+    import bench_burst
+    import bench_mixed
+    import bench_send
+
+    runs = {
+        "inbound": inbound,
+        "mixed": bench_mixed.mixed,
+        "burst": bench_burst.burst,
+        "send": bench_send.send,
+    }
+    for name in runs if args.benchmark == "all" else [args.benchmark]:
+        asyncio.run(runs[name](args))
     return 0
 
 
