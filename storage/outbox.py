@@ -128,6 +128,22 @@ async def finish(session: AsyncSession, outcomes: list[dict[str, Any]]) -> None:
     await (await session.connection()).execute(statement, outcomes)
 
 
+async def superseded(session: AsyncSession, delivery: SlackDelivery, key: str) -> bool:
+    """Whether a later delivery of the same kind, for the same `payload[key]`, is still
+    to run (so that this one, which it would redo, can be left out)."""
+    later = await session.execute(
+        select(SlackDelivery.id)
+        .where(
+            SlackDelivery.status.in_(("pending", "sending")),
+            SlackDelivery.kind == delivery.kind,
+            SlackDelivery.id > delivery.id,
+            SlackDelivery.payload[key].as_string() == str(delivery.payload.get(key)),
+        )
+        .limit(1)
+    )
+    return later.first() is not None
+
+
 async def pending(session: AsyncSession) -> Sequence[SlackDelivery]:
     result = await session.execute(
         select(SlackDelivery)

@@ -163,5 +163,7 @@ async def publish(out: SlackOutbox, delivery: SlackDelivery) -> None:
     """Draw the user's App Home as it stands now (Kind.HOME)."""
     user = str(delivery.payload["user"])
     async with out.rt.db.sessions() as session:
+        if await outbox.superseded(session, delivery, "user"):
+            return  # a later redraw is queued: a run of clicks draws App Home once
         view = await render(session, out.rt, user)
     await out.call("views.publish", user_id=user, view=view)

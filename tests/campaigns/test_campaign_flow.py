@@ -334,3 +334,21 @@ async def test_a_paused_campaign_sends_nothing(world: World) -> None:
     assert "active" in await command(world, ADMIN, "campaign start pay-ballot")
     assert (await command(world, ALICE, "next")).startswith("Texting ")
     assert "pay-ballot" in await command(world, ADMIN, "campaign list")
+
+
+async def test_a_run_of_clicks_draws_app_home_once_with_the_last_state(world: World) -> None:
+    await command(world, ADMIN, "assign <@U0ALICE|alice> 3")
+    await click(world, ALICE, AGREE_ACTION, str(home_button(world, ALICE, AGREE_ACTION)))
+    drawn = sum(1 for c in world.slack.calls if c.method == "views.publish")
+    url = world.service.url + "/slack/events"
+    for _ in range(3):  # three clicks before the outbox runs
+        status, _ = await world.slack.send_block_action(
+            url, user_id=ALICE, action_id=SEND_NEXT_ACTION, value=""
+        )
+        assert status == 200
+    await world.drain()
+    assert len(world.twilio.messages) == 3
+    publishes = [c for c in world.slack.calls if c.method == "views.publish"][drawn:]
+    assert len(publishes) == 1
+    # What it drew is the state after the last click: nothing left to send.
+    assert home_button(world, ALICE, SEND_NEXT_ACTION) is None
