@@ -165,7 +165,7 @@ class Slots:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._tasks: dict[asyncio.Task[None], object] = {}
+        self._tasks: dict[asyncio.Task[None], int] = {}
 
     @property
     def free(self) -> int:
@@ -176,11 +176,11 @@ class Slots:
     def busy(self) -> bool:
         return self.free < self.size
 
-    def keys(self) -> set[object]:
+    def keys(self) -> set[int]:
         """What is in flight (the ids it was started with)."""
         return {key for task, key in self._tasks.items() if not task.done()}
 
-    def start(self, key: object, work: Awaitable[None]) -> None:
+    def start(self, key: int, work: Awaitable[None]) -> None:
         self._tasks[asyncio.ensure_future(work)] = key
 
     async def wait(self, wakeup: asyncio.Event, timeout: float) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,11 +61,20 @@ def _ready(now: datetime, lease: timedelta) -> Any:
     return and_(due, or_(SlackDelivery.conversation_id.is_(None), ~blocked))
 
 
-async def due_ids(session: AsyncSession, now: datetime, lease: timedelta, limit: int) -> list[int]:
-    """Up to `limit` deliveries ready to run, oldest first, at most one per conversation."""
-    result = await session.execute(
-        select(SlackDelivery.id).where(_ready(now, lease)).order_by(SlackDelivery.id).limit(limit)
-    )
+async def due_ids(
+    session: AsyncSession,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    *,
+    exclude: Collection[int] = (),
+) -> list[int]:
+    """Up to `limit` deliveries ready to run, oldest first, at most one per conversation,
+    leaving out `exclude` (what this worker already has in flight)."""
+    query = select(SlackDelivery.id).where(_ready(now, lease))
+    if exclude:
+        query = query.where(SlackDelivery.id.not_in(list(exclude)))
+    result = await session.execute(query.order_by(SlackDelivery.id).limit(limit))
     return list(result.scalars())
 
 
@@ -76,6 +85,7 @@ async def claim(
     limit: int,
     *,
     among: list[int] | None = None,
+    exclude: Collection[int] = (),
 ) -> list[SlackDelivery]:
     """Take up to `limit` ready deliveries (of `among`, if given), oldest first, and
     mark them "sending" for this worker.
@@ -89,6 +99,8 @@ async def claim(
     ready = _ready(now, lease)
     if among is None:
         candidates = select(SlackDelivery.id).where(ready).order_by(SlackDelivery.id).limit(limit)
+        if exclude:
+            candidates = candidates.where(SlackDelivery.id.not_in(list(exclude)))
         if session.get_bind().dialect.name == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True, of=SlackDelivery)
         among = list((await session.execute(candidates)).scalars())
@@ -104,17 +116,40 @@ async def claim(
     return sorted(result.scalars(), key=lambda d: d.id)
 
 
+async def renew(
+    session: AsyncSession, delivery_id: int, claimed_at: datetime | None, now: datetime
+) -> bool:
+    """Extend a claim that is still the caller's (False if another worker took it)."""
+    result = await session.execute(
+        update(SlackDelivery)
+        .where(
+            SlackDelivery.id == delivery_id,
+            SlackDelivery.status == "sending",
+            SlackDelivery.claimed_at == claimed_at,
+        )
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def finish(session: AsyncSession, outcomes: list[dict[str, Any]]) -> None:
     """Record how each of several deliveries ended, in one statement.
 
-    Each outcome names the row (`row_id`) and its new `status`, `last_error`,
-    `result_channel`, `result_ts`, `not_before` and `done_at`.
+    Each outcome names the row (`row_id`), the claim it was delivered under
+    (`claimed`), and its new `status`, `last_error`, `result_channel`,
+    `result_ts`, `not_before` and `done_at`.
     """
     if not outcomes:
         return
     statement = (
         update(SlackDelivery)
-        .where(SlackDelivery.id == bindparam("row_id"))
+        .where(
+            SlackDelivery.id == bindparam("row_id"),
+            # Only while the claim is still this worker's: a copy that outlived its
+            # lease must not overwrite what the worker that took it over recorded.
+            SlackDelivery.claimed_at == bindparam("claimed", type_=SlackDelivery.claimed_at.type),
+        )
         .values(
             status=bindparam("status"),
             last_error=bindparam("last_error"),
@@ -129,12 +164,13 @@ async def finish(session: AsyncSession, outcomes: list[dict[str, Any]]) -> None:
 
 
 async def superseded(session: AsyncSession, delivery: SlackDelivery, key: str) -> bool:
-    """Whether a later delivery of the same kind, for the same `payload[key]`, is still
-    to run (so that this one, which it would redo, can be left out)."""
+    """Whether a later delivery of the same kind, for the same `payload[key]`, is to
+    run or has run (so this one can be left out: the later one draws what was true
+    when it ran, after this one was queued, and whatever changed since queued its own)."""
     later = await session.execute(
         select(SlackDelivery.id)
         .where(
-            SlackDelivery.status.in_(("pending", "sending")),
+            SlackDelivery.status.in_(("pending", "sending", "done")),
             SlackDelivery.kind == delivery.kind,
             SlackDelivery.id > delivery.id,
             SlackDelivery.payload[key].as_string() == str(delivery.payload.get(key)),

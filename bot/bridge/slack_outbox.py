@@ -98,6 +98,8 @@ class SlackOutbox(Worker):
         self.batch = batch
         self.concurrency = concurrency
         self.slots = Slots(concurrency)
+        # When this worker claimed each delivery in flight (its loop's clock).
+        self._claimed_here: dict[int, float] = {}
         self._effects: dict[int, list[Effect]] = {}
         self._finishing: list[_Finished] = []
         self._finisher: asyncio.Task[None] | None = None
@@ -107,8 +109,9 @@ class SlackOutbox(Worker):
         self.wakeup.clear()
         free = self.slots.free
         if free > 0:
-            claimed = await self._claim(min(free, self.batch))
+            claimed = await self._claim(min(free, self.batch), exclude=self.slots.keys())
             for delivery in claimed:
+                self._claimed_here[delivery.id] = asyncio.get_running_loop().time()
                 self.slots.start(delivery.id, self._guarded(delivery))
             if claimed:
                 return len(claimed)
@@ -116,15 +119,15 @@ class SlackOutbox(Worker):
             return 0
         return await self.slots.wait(self.wakeup, self.poll_interval)
 
-    async def _claim(self, limit: int) -> list[SlackDelivery]:
-        now, among = self.rt.now(), None
+    async def _claim(self, limit: int, exclude: set[int] | None = None) -> list[SlackDelivery]:
+        now, among, exclude = self.rt.now(), None, exclude or set()
         if self.rt.db.is_sqlite:  # look before taking the one write lock
             async with self.rt.db.sessions() as session:
-                among = await outbox.due_ids(session, now, self.lease, limit)
+                among = await outbox.due_ids(session, now, self.lease, limit, exclude=exclude)
             if not among:
                 return []
         async with self.rt.db.transaction() as session:
-            return await outbox.claim(session, now, self.lease, limit, among=among)
+            return await outbox.claim(session, now, self.lease, limit, among=among, exclude=exclude)
 
     async def run_round(self) -> int:
         """Claim what is due now and wait until those deliveries end (tests, the CLI)."""
@@ -136,6 +139,8 @@ class SlackOutbox(Worker):
         """Give the deliveries in flight `grace` seconds to finish, then cancel the rest
         (their rows are taken again once the lease runs out)."""
         await self.slots.stop(grace)
+        if self._finisher is not None:
+            await asyncio.gather(self._finisher, return_exceptions=True)
 
     async def _guarded(self, delivery: SlackDelivery) -> None:
         try:
@@ -147,6 +152,7 @@ class SlackOutbox(Worker):
             log.exception("slack delivery %s (%s) could not finish", delivery.id, delivery.kind)
         finally:
             self._effects.pop(delivery.id, None)
+            self._claimed_here.pop(delivery.id, None)
             self.wakeup.set()  # the next delivery of its conversation may be due
 
     async def seconds_to_next(self) -> float | None:
@@ -208,6 +214,7 @@ class SlackOutbox(Worker):
         effects = self._effects.pop(delivery.id, []) if status == "done" else []
         outcome = {
             "row_id": delivery.id,
+            "claimed": delivery.claimed_at,
             "status": status,
             "last_error": error,
             "result_channel": delivery.result_channel,
@@ -234,15 +241,34 @@ class SlackOutbox(Worker):
             except Exception:
                 # One bad effect must not hold up the rest: each on its own, then.
                 for item in batch:
-                    try:
-                        await self._commit([item])
-                    except Exception as exc:
-                        item[2].set_exception(exc)
-                    else:
-                        item[2].set_result(None)
+                    await self._commit_alone(item)
             else:
                 for _, _, committed in batch:
-                    committed.set_result(None)
+                    if not committed.done():  # its worker may have been cancelled
+                        committed.set_result(None)
+
+    async def _commit_alone(self, item: _Finished) -> None:
+        outcome, _, committed = item
+        try:
+            await self._commit([item])
+        except Exception as exc:
+            # What the handler wrote cannot be saved: record the delivery as failed
+            # without it, so its conversation's later deliveries are not held up.
+            log.exception("slack delivery %s: its outcome could not be saved", outcome["row_id"])
+            failed = {
+                **outcome,
+                "status": "failed",
+                "last_error": f"its outcome could not be saved: {type(exc).__name__}: {exc}",
+                "done_at": self.rt.now(),
+            }
+            try:
+                await self._commit([(failed, [], committed)])
+            except Exception as again:
+                if not committed.done():
+                    committed.set_exception(again)
+                return
+        if not committed.done():
+            committed.set_result(None)
 
     async def _commit(self, batch: list[_Finished]) -> None:
         async with self.rt.db.transaction() as session:
@@ -265,14 +291,15 @@ class SlackOutbox(Worker):
             await users.upsert(session, user_id, now=self.rt.now(), dm_channel_id=channel)
         return channel
 
-    async def call(self, method: str, **params: Any) -> AsyncSlackResponse:
-        """One Web API call, with 429s and transient errors turned into Deferred."""
+    async def call(self, method: str, *, paced: bool = False, **params: Any) -> AsyncSlackResponse:
+        """One Web API call, with 429s and transient errors turned into Deferred;
+        `paced` when the caller has already waited for the channel's turn."""
         await self.rt.urgent.calm()  # a webhook or a text under way goes first
         paused = await self.methods.paused_for(method)
         if paused > 0:
             raise Deferred(paused, f"{method} rate limited")
         channel = params.get("channel")
-        if method == "chat.postMessage" and isinstance(channel, str):
+        if method == "chat.postMessage" and isinstance(channel, str) and not paced:
             await self.channels.wait(channel)
         sdk_method = getattr(self.rt.slack, method.replace(".", "_"))
         try:
@@ -318,10 +345,28 @@ class SlackOutbox(Worker):
             params["blocks"] = blocks
         if thread_ts is not None:
             params["thread_ts"] = thread_ts
-        response = await self.call("chat.postMessage", **params)
+        await self.channels.wait(channel)
+        claimed = self._claimed_here.get(delivery.id)
+        if claimed is not None and asyncio.get_running_loop().time() - claimed > 0.5 * (
+            self.lease.total_seconds()
+        ):
+            await self._renew(delivery)
+        response = await self.call("chat.postMessage", paced=True, **params)
         ts = response.get("ts")
         assert isinstance(ts, str)
         return ts
+
+    async def _renew(self, delivery: SlackDelivery) -> None:
+        """Hold the claim for another lease after a long wait for the channel; if another
+        worker took the delivery over meanwhile, leave the post to it."""
+        now = self.rt.now()
+        async with self.rt.db.transaction() as session:
+            renewed = await outbox.renew(session, delivery.id, delivery.claimed_at, now)
+        if not renewed:
+            # Recording this outcome changes nothing: the claim is no longer ours.
+            raise Deferred(0.0, "taken over by another worker while waiting for the channel")
+        delivery.claimed_at = now
+        self._claimed_here[delivery.id] = asyncio.get_running_loop().time()
 
     async def _find_posted(self, channel: str, key: str, thread_ts: str | None) -> str | None:
         if thread_ts is not None:

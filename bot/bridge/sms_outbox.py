@@ -292,6 +292,10 @@ class SmsOutbox(Worker):
         now = now or self.rt.now()
         async with self.rt.db.sessions() as session:
             doubtful = await messages.fate_unknown(session, now, self.unknown_grace, self.lease)
+            # A text this worker is still sending is not in doubt (it may be waiting
+            # its turn at the sender's rate).
+            in_flight = self.slots.keys()
+            doubtful = [m for m in doubtful if m.id not in in_flight]
             phones, practice = {}, {}
             for message in doubtful:
                 conversation = await conversations.get(session, message.conversation_id)
@@ -308,10 +312,14 @@ class SmsOutbox(Worker):
             except (SmsFateUnknown, SmsRejected) as exc:
                 log.warning("text %s: could not check at Twilio yet (%s)", message.id, exc)
                 continue
-            settled += await self._apply_lookup(message.id, found)
+            settled += await self._apply_lookup(message.id, message.claimed_at, found)
         return settled
 
-    async def _apply_lookup(self, message_id: int, found: list[SendResult]) -> int:
+    async def _apply_lookup(
+        self, message_id: int, claimed_at: datetime, found: list[SendResult]
+    ) -> int:
+        """Settle a doubtful text from what Twilio holds, unless it changed hands since
+        it was looked up (another instance settled it, or it was queued and sent again)."""
         now = self.rt.now()
         async with self.rt.db.transaction() as session:
             message = await messages.get(session, message_id)
@@ -319,6 +327,8 @@ class SmsOutbox(Worker):
             # Locked (on PostgreSQL), so two instances reconciling at once settle it once.
             await session.refresh(message, with_for_update=True)
             if message.twilio_sid is not None or message.status not in ("unknown", "submitting"):
+                return 0
+            if message.claimed_at != claimed_at:
                 return 0
             unclaimed = [r for r in found if await messages.by_sid(session, r.sid) is None]
             if unclaimed:
