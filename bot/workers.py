@@ -99,7 +99,8 @@ class Pacer:
             await ratelimits.pause(session, self.prefix + key, now=now, seconds=seconds + tolerance)
 
     async def paused_for(self, key: str) -> float:
-        """Seconds `key` is paused for, by this instance or another (0 if it is not).
+        """Seconds a pause-only `key` (rate 0) is paused for, by this instance or
+        another (0 if it is not).
 
         Another instance's pause is read from the database at most every
         `recheck` seconds, so a busy worker does not ask before every call.
@@ -113,8 +114,6 @@ class Pacer:
             return 0.0
         async with self.db.sessions() as session:
             shared = await ratelimits.paused_for(session, self.prefix + key, now=now)
-        if self.rate > 0:
-            shared -= (self.burst - 1) / self.rate
         if shared > 0:
             self._paused_until[key] = now + shared
         else:
@@ -180,8 +179,22 @@ class Slots:
         """What is in flight (the ids it was started with)."""
         return {key for task, key in self._tasks.items() if not task.done()}
 
-    def start(self, key: int, work: Awaitable[None]) -> None:
-        self._tasks[asyncio.ensure_future(work)] = key
+    def start(self, key: int, work: Awaitable[None], *, ended: asyncio.Event) -> None:
+        """Run `work` in a slot; a failure is logged (its row stays claimed and is
+        taken again after the lease), and `ended` is set when it ends, since the
+        next item of its conversation may then be due."""
+        self._tasks[asyncio.ensure_future(self.guarded(key, work, ended))] = key
+
+    @staticmethod
+    async def guarded(key: int, work: Awaitable[None], ended: asyncio.Event) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("outbox item %s could not finish", key)
+        finally:
+            ended.set()
 
     async def wait(self, wakeup: asyncio.Event, timeout: float) -> int:
         """Until a slot frees, `wakeup` is set or `timeout` passes; how many ended (>= 1)."""

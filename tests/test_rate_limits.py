@@ -11,7 +11,7 @@ import pytest
 
 import storage.db
 from bot.fakes.world import FAST, World
-from bot.workers import Pacer
+from bot.workers import Pacer, Urgency
 from storage import ratelimits
 from storage.db import Database
 from tests.helpers import SAM_PHONE, started_thread
@@ -109,3 +109,32 @@ async def test_the_outbox_keeps_to_slacks_channel_limit(database_url: str) -> No
         assert elapsed >= 1.8
     finally:
         await world.stop()
+
+
+async def test_background_work_gives_way_while_something_urgent_runs() -> None:
+    urgency = Urgency(patience=0.3)
+    started = time.monotonic()
+    await urgency.calm()  # nothing under way: at once
+    assert time.monotonic() - started < 0.05
+
+    async def webhook() -> None:
+        async with urgency.hold():
+            await asyncio.sleep(0.1)
+
+    answering = asyncio.create_task(webhook())
+    await asyncio.sleep(0)
+    started = time.monotonic()
+    await urgency.calm()  # waits for the webhook to be answered
+    assert 0.08 <= time.monotonic() - started < 0.25
+    await answering
+
+    async def stuck() -> None:
+        async with urgency.hold():
+            await asyncio.sleep(1.0)
+
+    holding = asyncio.create_task(stuck())
+    await asyncio.sleep(0)
+    started = time.monotonic()
+    await urgency.calm()  # but never longer than its patience
+    assert 0.25 <= time.monotonic() - started < 0.6
+    holding.cancel()

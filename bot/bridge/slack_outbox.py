@@ -96,7 +96,6 @@ class SlackOutbox(Worker):
         self.methods = Pacer(rt.db, 0.0, prefix="slack-method:")
         self.lease = lease
         self.batch = batch
-        self.concurrency = concurrency
         self.slots = Slots(concurrency)
         # When this worker claimed each delivery in flight (its loop's clock).
         self._claimed_here: dict[int, float] = {}
@@ -112,7 +111,7 @@ class SlackOutbox(Worker):
             claimed = await self._claim(min(free, self.batch), exclude=self.slots.keys())
             for delivery in claimed:
                 self._claimed_here[delivery.id] = asyncio.get_running_loop().time()
-                self.slots.start(delivery.id, self._guarded(delivery))
+                self.slots.start(delivery.id, self._deliver_one(delivery), ended=self.wakeup)
             if claimed:
                 return len(claimed)
         if not self.slots.busy:
@@ -132,7 +131,9 @@ class SlackOutbox(Worker):
     async def run_round(self) -> int:
         """Claim what is due now and wait until those deliveries end (tests, the CLI)."""
         claimed = await self._claim(self.batch)
-        await asyncio.gather(*(self._guarded(delivery) for delivery in claimed))
+        await asyncio.gather(
+            *(Slots.guarded(d.id, self._deliver_one(d), self.wakeup) for d in claimed)
+        )
         return len(claimed)
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -141,19 +142,6 @@ class SlackOutbox(Worker):
         await self.slots.stop(grace)
         if self._finisher is not None:
             await asyncio.gather(self._finisher, return_exceptions=True)
-
-    async def _guarded(self, delivery: SlackDelivery) -> None:
-        try:
-            await self._deliver_one(delivery)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # Its row stays "sending" and is taken again once the lease runs out.
-            log.exception("slack delivery %s (%s) could not finish", delivery.id, delivery.kind)
-        finally:
-            self._effects.pop(delivery.id, None)
-            self._claimed_here.pop(delivery.id, None)
-            self.wakeup.set()  # the next delivery of its conversation may be due
 
     async def seconds_to_next(self) -> float | None:
         async with self.rt.db.sessions() as session:
@@ -172,6 +160,13 @@ class SlackOutbox(Worker):
         self._effects.setdefault(delivery.id, []).append(effect)
 
     async def _deliver_one(self, delivery: SlackDelivery) -> None:
+        try:
+            await self._run_handler(delivery)
+        finally:
+            self._effects.pop(delivery.id, None)
+            self._claimed_here.pop(delivery.id, None)
+
+    async def _run_handler(self, delivery: SlackDelivery) -> None:
         try:
             await self.deliveries.handler(delivery.kind)(self, delivery)
         except Deferred as later:

@@ -84,7 +84,7 @@ class SmsOutbox(Worker):
                 )
             started = [i for i in ids if i not in in_flight][:free]
             for message_id in started:
-                self.slots.start(message_id, self._guarded(message_id))
+                self.slots.start(message_id, self._send_one(message_id), ended=self.wakeup)
             if started or reconciled:
                 return len(started) + reconciled
         if not self.slots.busy:
@@ -96,23 +96,13 @@ class SmsOutbox(Worker):
         reconciled = await self.reconcile()
         async with self.rt.db.sessions() as session:
             ids = await messages.due_outbound_ids(session, self.rt.now(), self.batch)
-        await asyncio.gather(*(self._guarded(message_id) for message_id in ids))
+        await asyncio.gather(*(Slots.guarded(i, self._send_one(i), self.wakeup) for i in ids))
         return reconciled + len(ids)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Give the texts in flight `grace` seconds, then cancel the rest (a text cut off
         mid-request is "submitting", and is looked up at Twilio after the lease)."""
         await self.slots.stop(grace)
-
-    async def _guarded(self, message_id: int) -> None:
-        try:
-            await self._send_one(message_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("text %s could not be sent", message_id)
-        finally:
-            self.wakeup.set()  # the next text of its conversation may be due
 
     async def seconds_to_next(self) -> float | None:
         async with self.rt.db.sessions() as session:
