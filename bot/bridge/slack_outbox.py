@@ -288,8 +288,9 @@ class SlackOutbox(Worker):
 
     async def call(self, method: str, *, paced: bool = False, **params: Any) -> AsyncSlackResponse:
         """One Web API call, with 429s and transient errors turned into Deferred;
-        `paced` when the caller has already waited for the channel's turn."""
-        await self.rt.urgent.calm()  # a webhook or a text under way goes first
+        `paced` when the caller has already given way and waited for the channel's turn."""
+        if not paced:
+            await self.rt.urgent.calm()  # a webhook or a text under way goes first
         paused = await self.methods.paused_for(method)
         if paused > 0:
             raise Deferred(paused, f"{method} rate limited")
@@ -340,6 +341,9 @@ class SlackOutbox(Worker):
             params["blocks"] = blocks
         if thread_ts is not None:
             params["thread_ts"] = thread_ts
+        # Give way before taking the channel's turn, not after: a post held back
+        # once its turn is taken would land right before the next one.
+        await self.rt.urgent.calm()
         await self.channels.wait(channel)
         claimed = self._claimed_here.get(delivery.id)
         if claimed is not None and asyncio.get_running_loop().time() - claimed > 0.5 * (
